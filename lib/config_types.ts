@@ -1,0 +1,115 @@
+/**
+ * The resolved configuration the rest of the gateway reads. `lib/config.ts`
+ * produces it from a v1 or v2 YAML file plus `AOT_*` environment overrides.
+ *
+ * @module
+ */
+
+/** Log levels accepted in `logging.level`. */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+/** Where a value came from, for error messages. */
+export interface SourcePosition {
+  /** The config file path as given. */
+  readonly file: string;
+  /** 1-based line, when the value came from the file. */
+  readonly line?: number;
+  /** 1-based column, when the value came from the file. */
+  readonly col?: number;
+}
+
+/** Maps a key path to the place in the YAML file that set it. */
+export type Locate = (path: readonly (string | number)[]) => SourcePosition;
+
+/** One `providers[]` or `augmenters[]` entry. */
+export interface PluginEntry {
+  /** `provider` or `augmenter`. */
+  readonly kind: "provider" | "augmenter";
+  /** Position in its list. */
+  readonly index: number;
+  /** Key path of the entry, e.g. `["providers", 1]`. */
+  readonly path: readonly (string | number)[];
+  /** The entry's `name` (unique within its list). */
+  readonly name: string;
+  /** The entry's `realm`. */
+  readonly realm: string;
+  /** A built-in type (`plain`, `jwt`, …), when given. */
+  readonly type?: string;
+  /** A module path or URL, when given (relative to the config file). */
+  readonly module?: string;
+  /** Augmenters only: what an error or timeout does (`skip` by default). */
+  readonly onError: "skip" | "fail";
+  /** Every key except the host keys (`name`, `type`, `module`, `realm`, `on_error`). */
+  readonly options: Record<string, unknown>;
+}
+
+/** The `store` section. */
+export interface StoreConfig {
+  /** Whether the token store (and its routes and pseudo-provider) is on. */
+  readonly enabled: boolean;
+  /** Backend: `deno-kv` (default) or `postgres`. */
+  readonly type: "deno-kv" | "postgres";
+  /** Deno KV file; default `./data/tokens.kv` (relative to the working directory). */
+  readonly path: string;
+  /** PostgreSQL connection URI (required for `postgres`). */
+  readonly uri?: string;
+  /** Default token lifetime in seconds (`store.default_ttl`, default 30 days). */
+  readonly defaultTtl: number;
+  /** Maximum token lifetime in seconds (`store.max_ttl`, default 365 days). */
+  readonly maxTtl: number;
+}
+
+/** The whole resolved configuration (always in v2 shape). */
+export interface Config {
+  /** The file it was read from, as given. */
+  readonly file: string;
+  /** The file as a URL; plugin `module:` paths resolve against it. */
+  readonly fileUrl: URL;
+  /** The version the file declared. */
+  readonly sourceVersion: "1.0.0" | "2.0.0";
+  /** Maps key paths to file positions for later error messages. */
+  readonly locate: Locate;
+  /** Application listener. */
+  readonly server: { readonly host: string; readonly port: number };
+  /** Metrics/health listener (same host). */
+  readonly metrics: { readonly enabled: boolean; readonly port: number };
+  /** Pipeline settings. */
+  readonly auth: {
+    /** Per-provider timeout (`auth.timeout_in_ms`, default 5000). */
+    readonly timeoutInMs: number;
+    /** Per-augmenter timeout (`auth.augmenter_timeout_in_ms`, default = timeoutInMs). */
+    readonly augmenterTimeoutInMs: number;
+    /** Status when an upstream could not decide (`auth.upstream_failure_status`, 503 or 401). */
+    readonly upstreamFailureStatus: 401 | 503;
+  };
+  /** Issued-JWT settings. */
+  readonly jwt: {
+    readonly iss: string;
+    readonly exp: number;
+    readonly secret: string;
+    readonly aud?: string;
+  };
+  /** Adds `X-Auth-*` headers to a successful `/authenticate`. */
+  readonly includeLegacyHeaders: boolean;
+  /** Logging. */
+  readonly logging: {
+    readonly level: LogLevel;
+    readonly format: "json" | "console";
+    readonly serviceName: string;
+    readonly serviceVersion: string;
+  };
+  /** Token store. */
+  readonly store: StoreConfig;
+  /** Parsed and unused, as in the original. */
+  readonly services: readonly {
+    readonly name: string;
+    readonly scopes: readonly string[];
+  }[];
+  /** Providers in config order. */
+  readonly providers: readonly PluginEntry[];
+  /** Augmenters in config order. */
+  readonly augmenters: readonly PluginEntry[];
+}
+
+/** The gateway's own version (reported in `/`, build_info and logs). */
+export const VERSION = "0.4.0";
