@@ -16,6 +16,8 @@ export interface SourcePosition {
   readonly line?: number;
   /** 1-based column, when the value came from the file. */
   readonly col?: number;
+  /** The `AOT_*` variable that set the value, when it came from the environment. */
+  readonly env?: string;
 }
 
 /** Maps a key path to the place in the YAML file that set it. */

@@ -33,11 +33,7 @@ export class GatewayError extends Error {
 export function formatKeyPath(path: readonly (string | number)[]): string {
   let out = "";
   for (const part of path) {
-    out += typeof part === "number"
-      ? `[${part}]`
-      : out === ""
-      ? part
-      : `.${part}`;
+    out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
   }
   return out || "(root)";
 }

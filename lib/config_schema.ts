@@ -1,0 +1,158 @@
+/**
+ * The JSON Schema (draft 2020-12) of the config file format, printed by
+ * `--schema`. Like the original it allows extra properties everywhere; plugin
+ * entries document only the host keys (plugins check their own options).
+ *
+ * @module
+ */
+
+import { VERSION } from "./config_types.ts";
+
+type Schema = Record<string, unknown>;
+
+const str = (description: string, extra: Schema = {}): Schema => ({
+  type: "string",
+  description,
+  ...extra,
+});
+const int = (description: string, extra: Schema = {}): Schema => ({
+  type: "integer",
+  description,
+  ...extra,
+});
+const ref = (name: string): Schema => ({ $ref: `#/$defs/${name}` });
+const list = (items: Schema, description: string): Schema => ({
+  type: "array",
+  items,
+  description,
+});
+const object = (
+  description: string,
+  properties: Record<string, Schema>,
+  required: string[] = [],
+): Schema => ({ type: "object", description, properties, required });
+const port = (description: string, extra: Schema = {}) =>
+  int(description, { minimum: 0, maximum: 65535, ...extra });
+
+const shared: Record<string, Schema> = {
+  store: ref("StoreConfig"),
+  services: list(ref("ServiceConfig"), "Parsed and unused."),
+  providers: list(ref("ProviderConfig"), "Providers, tried in parallel."),
+  augmenters: list(ref("AugmenterConfig"), "Augmenters (default none)."),
+  jwt: ref("JWTConfig"),
+  include_legacy_headers: {
+    type: ["boolean", "null"],
+    default: false,
+    description: "Adds X-Auth-Username, X-Auth-Realm and X-Auth-Roles.",
+  },
+  logging: ref("LoggingConfig"),
+  auth: ref("AuthConfig"),
+};
+const sharedRequired = ["store", "services", "providers", "jwt", "logging"];
+
+const pluginEntry = (kind: string, extra: Record<string, Schema>): Schema => ({
+  type: "object",
+  description:
+    `A ${kind}: a built-in \`type\` or a plugin \`module\`; every other key is passed to the plugin as its options.`,
+  properties: {
+    name: str(`Unique name of the ${kind}.`, { minLength: 1 }),
+    realm: str("The realm it serves."),
+    type: str("A built-in plugin type, such as `plain` or `jwt`.", {
+      minLength: 1,
+    }),
+    module: str("A plugin module path (relative to this file) or URL.", {
+      minLength: 1,
+    }),
+    ...extra,
+  },
+  required: ["name", "realm"],
+  oneOf: [{ required: ["type"] }, { required: ["module"] }],
+  additionalProperties: true,
+});
+
+const SCHEMA: Schema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  title: "Config",
+  description: "Auth-O-Tron configuration (YAML). AOT_* variables override it.",
+  oneOf: [ref("ConfigV1"), ref("ConfigV2")],
+  $defs: {
+    ConfigV1: object("Version 1 (migrated to version 2 on load).", {
+      version: { const: "1.0.0" },
+      bind_address: str("host:port, e.g. 0.0.0.0:8080 or [::1]:8080."),
+      ...shared,
+    }, ["version", "bind_address", ...sharedRequired]),
+    ConfigV2: object("Version 2.", {
+      version: { const: "2.0.0" },
+      server: ref("ServerConfig"),
+      metrics: ref("MetricsConfig"),
+      ...shared,
+    }, ["version", "server", ...sharedRequired]),
+    ServerConfig: object("Application listener.", {
+      host: str("Bind address.", { default: "0.0.0.0", minLength: 1 }),
+      port: port("Port; 0 picks a free one."),
+    }, ["port"]),
+    MetricsConfig: object("Metrics and health listener (same host).", {
+      enabled: { type: "boolean", default: true },
+      port: port("Port; must differ from server.port.", { default: 9090 }),
+    }),
+    AuthConfig: object("Pipeline settings.", {
+      timeout_in_ms: int("Per-provider timeout.", {
+        minimum: 0,
+        maximum: 2 ** 31 - 1,
+        default: 5000,
+      }),
+      augmenter_timeout_in_ms: int(
+        "Per-augmenter timeout; defaults to timeout_in_ms.",
+        { minimum: 0, maximum: 2 ** 31 - 1 },
+      ),
+      upstream_failure_status: {
+        enum: [401, 503],
+        default: 503,
+        description: "Status when an upstream could not decide.",
+      },
+    }),
+    JWTConfig: object("Issued JWT settings.", {
+      iss: str("Issuer claim."),
+      exp: int("Lifetime in seconds."),
+      secret: str("HS256 signing secret.", { minLength: 1 }),
+      aud: { type: ["string", "null"], description: "Accepted and unused." },
+    }, ["iss", "exp", "secret"]),
+    LoggingConfig: object("Logging.", {
+      level: str("trace, debug, info, warn or error (case-insensitive)."),
+      format: str("json, or anything else for the console format."),
+      service_name: str("Service name in logs.", { default: "authotron" }),
+      service_version: str("Service version in logs.", { default: VERSION }),
+    }, ["level", "format"]),
+    StoreConfig: object("Token store.", {
+      enabled: { type: "boolean" },
+      type: { enum: ["deno-kv", "postgres"], default: "deno-kv" },
+      path: str("Deno KV file.", { default: "./data/tokens.kv" }),
+      uri: str("PostgreSQL connection URI (required for postgres)."),
+      default_ttl: int("Default token lifetime (s).", {
+        minimum: 1,
+        default: 2592000,
+      }),
+      max_ttl: int("Maximum token lifetime (s).", {
+        minimum: 1,
+        default: 31536000,
+      }),
+    }, ["enabled"]),
+    ServiceConfig: object("A service.", {
+      name: { type: "string" },
+      scopes: list({ type: "string" }, "Scopes."),
+    }, ["name", "scopes"]),
+    ProviderConfig: pluginEntry("provider", {}),
+    AugmenterConfig: pluginEntry("augmenter", {
+      on_error: {
+        enum: ["skip", "fail"],
+        default: "skip",
+        description: "What an error or timeout does.",
+      },
+    }),
+  },
+};
+
+/** Returns a fresh copy of the config JSON Schema. */
+export function configSchema(): Record<string, unknown> {
+  return structuredClone(SCHEMA);
+}
