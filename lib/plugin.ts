@@ -94,6 +94,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The plugin's logger. */
   readonly log: PluginLogger;
+  /** The `X-Auth-Realm` the client asked for, if any (already matched for realm-bound providers). */
+  readonly realmHint?: string;
 }
 
 /** One-time context the host passes to `create`. */
@@ -108,6 +110,84 @@ export interface PluginContext {
   readonly configUrl: URL;
   /** The plugin's logger. */
   readonly log: PluginLogger;
+  /** The shared upstream HTTP layer (size caps, no redirects, failures classified). */
+  readonly http: UpstreamHttp;
+  /**
+   * A bounded LRU + TTL cache with single-flight loading, counted in the
+   * gateway's cache metrics under `name`.
+   */
+  createCache<V>(name: string, options: PluginCacheOptions): PluginCache<V>;
+  /**
+   * A stable, non-reversible cache key for a credential (an HMAC with a
+   * per-process secret). Never key a cache by the raw credential.
+   */
+  credentialKey(credential: string): string;
+}
+
+/** Settings of a plugin cache. */
+export interface PluginCacheOptions {
+  /** Time to live in milliseconds. */
+  readonly ttlMs: number;
+  /** At most this many entries (default 10 000). */
+  readonly maxEntries?: number;
+}
+
+/** A bounded cache offered to plugins. */
+export interface PluginCache<V> {
+  /** The fresh value, if any. */
+  get(key: string): V | undefined;
+  /** Stores a value (`ttlMs` defaults to the cache's; 0 stores nothing). */
+  set(key: string, value: V, ttlMs?: number): void;
+  /** Forgets a key. */
+  delete(key: string): void;
+  /**
+   * The cached value or the result of `load`, shared by concurrent callers of
+   * the same key; `ttlFor` picks a TTL per value; failed loads are not cached.
+   */
+  getOrLoad(key: string, load: () => Promise<V>, ttlFor?: (value: V) => number): Promise<V>;
+  /** Entries held. */
+  readonly size: number;
+}
+
+/** One request to an identity service through {@link UpstreamHttp}. */
+export interface UpstreamRequest {
+  /** Defaults to GET. */
+  readonly method?: "GET" | "POST";
+  /** Query parameters, URL-encoded and appended. */
+  readonly query?: Readonly<Record<string, string>>;
+  /** Request headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as `application/x-www-form-urlencoded`. */
+  readonly form?: Readonly<Record<string, string>>;
+  /** Sent as `application/json`. */
+  readonly json?: unknown;
+  /** HTTP Basic credentials (UTF-8). */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+  /** Bounds the whole exchange, body included. */
+  readonly signal: AbortSignal;
+  /** Body size cap in bytes (default 1 MiB). */
+  readonly maxBytes?: number;
+}
+
+/** A real answer from an identity service (below 500, not 429, not a redirect). */
+export interface UpstreamResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** Response headers. */
+  readonly headers: Headers;
+  /** The body as UTF-8 text. */
+  readonly text: string;
+  /** The body as JSON; throws {@link UpstreamUnavailableError} (`invalid_response`) otherwise. */
+  json(): unknown;
+}
+
+/**
+ * HTTP for plugins. Timeouts (the signal), refused connections, 5xx, 429,
+ * redirects and oversized bodies throw {@link UpstreamUnavailableError}.
+ */
+export interface UpstreamHttp {
+  /** Sends one request. */
+  request(url: string | URL, request: UpstreamRequest): Promise<UpstreamResponse>;
 }
 
 /** A live provider, as `create` returns it. */
@@ -237,8 +317,7 @@ export function timingSafeEqual(
   return diff === 0;
 }
 
-const BASE64_CANONICAL =
-  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64_CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * Decodes standard base64 strictly: standard alphabet, canonical padding and

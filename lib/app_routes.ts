@@ -1,0 +1,162 @@
+/**
+ * The application listener's routes (spec 3.2–3.10): landing page, static
+ * files, health, `/authenticate`, `/whoami`, `/providers`, `/augmenters`.
+ *
+ * @module
+ */
+
+import type { StaticAssets } from "./assets.ts";
+import type { Config } from "./config_types.ts";
+import { readAsciiHeader } from "./credentials.ts";
+import type { TokenIssuer } from "./jwt_issuer.ts";
+import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
+import type { ResolvedUser } from "./plugin.ts";
+import type { Route, RouteContext } from "./router.ts";
+import { userToJson } from "./user.ts";
+
+const encoder = new TextEncoder();
+const UNAUTHORIZED_BODY = encoder.encode(`{"error": "Unauthorized access"}`);
+const UNAVAILABLE_BODY = encoder.encode(
+  `{"error": "Authentication service temporarily unavailable"}`,
+);
+const AUTHENTICATED_BODY = encoder.encode("Authenticated successfully");
+const OK_BODY = encoder.encode("OK");
+
+/** Seconds a client should wait after a 503 caused by an upstream outage. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** A user authenticated for a route, or the response to send instead. */
+export type Authenticated =
+  | { readonly user: ResolvedUser; readonly response?: undefined }
+  | { readonly user?: undefined; readonly response: Response };
+
+/** What the routes need from the gateway. */
+export interface AppRouteDeps {
+  /** The resolved config. */
+  readonly config: Config;
+  /** Runs providers and augmenters. */
+  readonly pipeline: AuthPipeline;
+  /** Signs the downstream JWT. */
+  readonly issuer: TokenIssuer;
+  /** The `WWW-Authenticate` challenge of every 401. */
+  readonly challenge: string;
+  /** Landing page, logo, favicon. */
+  readonly assets: StaticAssets;
+  /** `/providers` and `/augmenters` bodies, built once. */
+  readonly listings: { readonly providers: string; readonly augmenters: string };
+}
+
+/** `200 OK` with the body `OK` and no content type (spec 3.10). */
+export function healthResponse(): Response {
+  return new Response(OK_BODY);
+}
+
+/** The 401 of spec 3.4, or the upstream-failure answer (503 with `Retry-After`). */
+export function failureResponse(
+  outcome: Extract<AuthOutcome, { ok: false }>,
+  challenge: string,
+  upstreamFailureStatus: 401 | 503,
+): Response {
+  if (outcome.reason === "upstream_unavailable" && upstreamFailureStatus === 503) {
+    return new Response(UNAVAILABLE_BODY, {
+      status: 503,
+      headers: {
+        "content-type": "application/json",
+        "retry-after": String(RETRY_AFTER_SECONDS),
+        "www-authenticate": challenge,
+      },
+    });
+  }
+  return new Response(UNAUTHORIZED_BODY, {
+    status: 401,
+    headers: { "content-type": "application/json", "www-authenticate": challenge },
+  });
+}
+
+const HEADER_SAFE = /^[\x20-\x7e]*$/;
+
+/** A value safe for a response header: visible ASCII as is, anything else percent-encoded. */
+export function headerSafe(value: string): string {
+  return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Authenticates a request, answering 401/503 itself when that fails. */
+export async function authenticateRequest(
+  req: Request,
+  deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
+): Promise<Authenticated> {
+  const outcome = await deps.pipeline.authenticate(
+    readAsciiHeader(req.headers, "authorization"),
+    readAsciiHeader(req.headers, "x-auth-realm"),
+  );
+  if (outcome.ok) return { user: outcome.user };
+  return {
+    response: failureResponse(outcome, deps.challenge, deps.config.auth.upstreamFailureStatus),
+  };
+}
+
+/** The routes of the application listener. */
+export function appRoutes(deps: AppRouteDeps): Route[] {
+  const { assets, issuer, listings, config } = deps;
+  const json = { "content-type": "application/json" };
+  return [
+    {
+      pattern: "/",
+      methods: {
+        GET: () =>
+          new Response(assets.indexHtml, {
+            headers: { "content-type": "text/html; charset=utf-8" },
+          }),
+      },
+    },
+    {
+      pattern: "/static/logo.png",
+      methods: {
+        GET: () => new Response(assets.logoPng, { headers: { "content-type": "image/png" } }),
+      },
+    },
+    {
+      pattern: "/favicon.ico",
+      methods: {
+        GET: () => new Response(assets.faviconIco, { headers: { "content-type": "image/x-icon" } }),
+      },
+    },
+    { pattern: "/health", methods: { GET: healthResponse } },
+    {
+      pattern: "/authenticate",
+      methods: {
+        GET: async (req: Request, _ctx: RouteContext) => {
+          const auth = await authenticateRequest(req, deps);
+          if (!auth.user) return auth.response;
+          const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
+          if (config.includeLegacyHeaders) {
+            headers.set("x-auth-username", headerSafe(auth.user.username));
+            headers.set("x-auth-realm", headerSafe(auth.user.realm));
+            headers.set("x-auth-roles", headerSafe(auth.user.roles.join(",")));
+          }
+          return new Response(AUTHENTICATED_BODY, { headers });
+        },
+      },
+    },
+    {
+      pattern: "/whoami",
+      methods: {
+        GET: async (req: Request) => {
+          const auth = await authenticateRequest(req, deps);
+          if (!auth.user) return auth.response;
+          return new Response(userToJson(auth.user), {
+            headers: { ...json, "cache-control": "no-store" },
+          });
+        },
+      },
+    },
+    {
+      pattern: "/providers",
+      methods: { GET: () => new Response(listings.providers, { headers: json }) },
+    },
+    {
+      pattern: "/augmenters",
+      methods: { GET: () => new Response(listings.augmenters, { headers: json }) },
+    },
+  ];
+}

@@ -1,0 +1,62 @@
+/**
+ * Runs one plugin call under a timeout and an optional cancellation signal.
+ * The plugin receives an `AbortSignal` that fires on either; the host stops
+ * waiting at once even if the plugin ignores the signal.
+ *
+ * @module
+ */
+
+/** How a bounded call ended. */
+export type BoundedOutcome<T> =
+  | { readonly kind: "value"; readonly value: T }
+  | { readonly kind: "error"; readonly error: unknown }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "cancelled" };
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/**
+ * Calls `fn` with a signal aborted after `timeoutMs` or when `cancel` aborts.
+ * A synchronous result is taken as is, without a timer.
+ */
+export function runBounded<T>(
+  timeoutMs: number,
+  cancel: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+): Promise<BoundedOutcome<T>> {
+  const controller = new AbortController();
+  let result: T | PromiseLike<T>;
+  try {
+    result = fn(controller.signal);
+  } catch (error) {
+    return Promise.resolve({ kind: "error", error });
+  }
+  if (!isThenable(result)) return Promise.resolve({ kind: "value", value: result });
+  const pending = result;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (outcome: BoundedOutcome<T>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      cancel?.removeEventListener("abort", onCancel);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+      finish({ kind: "timeout" });
+    }, timeoutMs);
+    const onCancel = () => {
+      controller.abort(cancel?.reason);
+      finish({ kind: "cancelled" });
+    };
+    if (cancel?.aborted) onCancel();
+    else cancel?.addEventListener("abort", onCancel, { once: true });
+    pending.then(
+      (value) => finish({ kind: "value", value }),
+      (error) => finish({ kind: "error", error }),
+    );
+  });
+}

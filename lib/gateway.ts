@@ -1,0 +1,195 @@
+/**
+ * Assembles a gateway from a resolved config: logger, plugins, metrics,
+ * pipeline, issuer and the two request handlers. Nothing here binds a port,
+ * so every failure happens before anything listens.
+ *
+ * @module
+ */
+
+import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts";
+import { loadAssets } from "./assets.ts";
+import { buildChallenge } from "./challenge.ts";
+import { type Config, VERSION } from "./config_types.ts";
+import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
+import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
+import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
+import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.ts";
+import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
+import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
+import { createPluginServices } from "./plugin_services.ts";
+import { createRouter, type Route, type ServeHandler } from "./router.ts";
+
+/** A gateway ready to be served. */
+export interface Gateway extends AsyncDisposable {
+  /** The config it was built from. */
+  readonly config: Config;
+  /** The host logger. */
+  readonly log: Logger;
+  /** Metrics registry. */
+  readonly metrics: GatewayMetrics;
+  /** The pipeline. */
+  readonly pipeline: AuthPipeline;
+  /** The downstream token issuer. */
+  readonly issuer: TokenIssuer;
+  /** Handler of the application listener. */
+  readonly appHandler: ServeHandler;
+  /** Handler of the metrics listener (`/health`, `/metrics`). */
+  readonly metricsHandler: ServeHandler;
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Logger options (tests capture lines with `sink`). */
+  readonly logger?: LoggerOptions;
+}
+
+const encoder = new TextEncoder();
+const STORE_DISABLED = encoder.encode(`{"error":"Token store is disabled"}`);
+
+/** Imports and checks every plugin without creating them (used by `check-config`). */
+export function checkPlugins(
+  config: Config,
+): Promise<CheckedPlugin<ProviderModule | AugmenterModule>[]> {
+  return Promise.all(
+    [...config.providers, ...config.augmenters].map((e) => checkPlugin(e, config)),
+  );
+}
+
+/** Builds the gateway: every plugin is loaded and created before this resolves. */
+export async function createGateway(
+  config: Config,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const log = createLogger(config.logging, options.logger);
+  if (new TextEncoder().encode(config.jwt.secret).length < MIN_SECRET_BYTES) {
+    log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
+      min_bytes: MIN_SECRET_BYTES,
+    });
+  }
+  const checked = await checkPlugins(config);
+  const created: (Provider | Augmenter)[] = [];
+  const dispose = async () => {
+    await Promise.allSettled(created.map((p) => p[Symbol.asyncDispose]?.()));
+  };
+  const services = createPluginServices();
+  const providers: ProviderSlot[] = [];
+  const augmenters: AugmenterSlot[] = [];
+  try {
+    for (const plugin of checked) {
+      const { entry } = plugin;
+      const pluginLog = log.child(`${entry.kind}s`, entry.name);
+      const instance = await createPlugin(plugin, config, pluginLog, {
+        ...services,
+        createCache: (name, cacheOptions) =>
+          services.createCache(`${entry.name}/${name}`, cacheOptions),
+      });
+      created.push(instance);
+      if (entry.kind === "provider") {
+        const provider = instance as Provider;
+        const scheme = (plugin.module as ProviderModule).scheme;
+        const filterRealm = typeof provider.filterRealm === "string"
+          ? provider.filterRealm
+          : entry.realm;
+        providers.push({
+          name: entry.name,
+          scheme,
+          realm: entry.realm,
+          filterRealm,
+          provider,
+          labels: { name: entry.name, scheme, realm: filterRealm },
+          log: pluginLog,
+        });
+      } else {
+        augmenters.push({
+          name: entry.name,
+          realm: entry.realm,
+          serial: (plugin.module as AugmenterModule).serial === true,
+          onError: entry.onError,
+          augmenter: instance as Augmenter,
+          labels: { name: entry.name, type: plugin.typeLabel, realm: entry.realm },
+          log: pluginLog,
+        });
+      }
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+
+  const metrics = new GatewayMetrics({
+    version: VERSION,
+    providers: providers.map((p) => p.labels),
+    augmenters: augmenters.map((a) => a.labels),
+  });
+  const pipeline = new AuthPipeline({
+    providers,
+    augmenters,
+    timeoutMs: config.auth.timeoutInMs,
+    augmenterTimeoutMs: config.auth.augmenterTimeoutInMs,
+    metrics,
+    log: log.child("auth"),
+  });
+  const issuer = await createHs256Issuer(config.jwt);
+  const challenge = buildChallenge(
+    providers.map((p) => ({ scheme: p.scheme, realm: p.filterRealm })),
+  );
+  const listing = (kind: "providers" | "augmenters") =>
+    JSON.stringify({
+      [kind]: config[kind].map((e) => ({ name: e.name, type: e.type ?? e.module, realm: e.realm })),
+    });
+  const deps = {
+    config,
+    pipeline,
+    issuer,
+    challenge,
+    assets: await loadAssets(),
+    listings: { providers: listing("providers"), augmenters: listing("augmenters") },
+  };
+  const storeDisabled = async (req: Request) => {
+    const auth = await authenticateRequest(req, deps);
+    return auth.response ??
+      new Response(STORE_DISABLED, {
+        status: 503,
+        headers: { "content-type": "application/json" },
+      });
+  };
+  const routes: Route[] = [
+    ...appRoutes(deps),
+    { pattern: "/token", methods: { GET: storeDisabled } },
+    { pattern: "/tokens", methods: { GET: storeDisabled } },
+    { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+  ];
+  const routerLog = log.child("routes");
+  const appHandler = createRouter(routes, { metrics, log: routerLog });
+  const metricsHandler = createRouter([
+    { pattern: "/health", methods: { GET: healthResponse } },
+    {
+      pattern: "/metrics",
+      methods: {
+        GET: () => {
+          try {
+            return new Response(metrics.render(), {
+              headers: { "content-type": METRICS_CONTENT_TYPE },
+            });
+          } catch (error) {
+            log.error("metrics.render.failed", "failed to render metrics", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+            return new Response("failed to render metrics\n", { status: 500 });
+          }
+        },
+      },
+    },
+  ], { log: routerLog });
+
+  return {
+    config,
+    log,
+    metrics,
+    pipeline,
+    issuer,
+    appHandler,
+    metricsHandler,
+    [Symbol.asyncDispose]: dispose,
+  };
+}

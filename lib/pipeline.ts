@@ -1,0 +1,323 @@
+/**
+ * The authentication pipeline (spec section 4 and 6.1): parse the credentials,
+ * race the eligible providers under a timeout, then run the realm's
+ * augmenters, each under a timeout too.
+ *
+ * @module
+ */
+
+import { type HeaderFailure, parseAuthorization } from "./credentials.ts";
+import type { Logger } from "./log.ts";
+import type { AugmenterLabels, GatewayMetrics, ProviderLabels } from "./metrics.ts";
+import {
+  type Augmenter,
+  type Provider,
+  type ResolvedUser,
+  type Scheme,
+  UpstreamUnavailableError,
+  type UserPatch,
+} from "./plugin.ts";
+import { runBounded } from "./bounded_call.ts";
+import { applyPatch, resolveUser } from "./user.ts";
+
+/** A live provider with everything the host knows about its entry. */
+export interface ProviderSlot {
+  /** The entry's name. */
+  readonly name: string;
+  /** The scheme it handles. */
+  readonly scheme: Scheme;
+  /** The entry's realm: the default realm of the users it returns. */
+  readonly realm: string;
+  /** The realm for `X-Auth-Realm` filtering and challenges; `undefined` for none (token store). */
+  readonly filterRealm: string | undefined;
+  /** Eligible whatever `X-Auth-Realm` says (the token store checks the owner's realm itself). */
+  readonly anyRealm?: boolean;
+  /** The plugin instance. */
+  readonly provider: Provider;
+  /** Metric labels. */
+  readonly labels: ProviderLabels;
+  /** The plugin's logger. */
+  readonly log: Logger;
+}
+
+/** A live augmenter with its entry's settings. */
+export interface AugmenterSlot {
+  /** The entry's name. */
+  readonly name: string;
+  /** Users of exactly this realm are augmented. */
+  readonly realm: string;
+  /** Runs after the parallel group, in config order. */
+  readonly serial: boolean;
+  /** `skip`: authenticate without it on failure; `fail`: answer the upstream-failure status. */
+  readonly onError: "skip" | "fail";
+  /** The plugin instance. */
+  readonly augmenter: Augmenter;
+  /** Metric labels. */
+  readonly labels: AugmenterLabels;
+  /** The plugin's logger. */
+  readonly log: Logger;
+}
+
+/** Why authentication failed. */
+export type AuthFailure = HeaderFailure | "all_failed" | "upstream_unavailable";
+
+/** What the pipeline decided. */
+export type AuthOutcome =
+  | { readonly ok: true; readonly user: ResolvedUser; readonly provider: string }
+  | { readonly ok: false; readonly reason: AuthFailure };
+
+/** Settings of the pipeline. */
+export interface PipelineOptions {
+  /** Providers in config order (the token store last). */
+  readonly providers: readonly ProviderSlot[];
+  /** Augmenters in config order. */
+  readonly augmenters: readonly AugmenterSlot[];
+  /** Per-provider timeout. */
+  readonly timeoutMs: number;
+  /** Per-augmenter timeout. */
+  readonly augmenterTimeoutMs: number;
+  /** Metrics sink. */
+  readonly metrics: GatewayMetrics;
+  /** The `auth` logger. */
+  readonly log: Logger;
+}
+
+type RaceResult =
+  | { readonly user: ResolvedUser; readonly provider: string }
+  | { readonly user?: undefined; readonly unavailable: boolean; readonly lastError?: string };
+
+interface RealmAugmenters {
+  readonly parallel: readonly AugmenterSlot[];
+  readonly serial: readonly AugmenterSlot[];
+}
+
+/** Runs providers and augmenters for one request at a time (it holds no per-request state). */
+export class AuthPipeline {
+  readonly #options: PipelineOptions;
+  readonly #byRealm = new Map<string, RealmAugmenters>();
+
+  /** Creates the pipeline. */
+  constructor(options: PipelineOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Authenticates one request from its `Authorization` and `X-Auth-Realm`
+   * values (both already read with `readAsciiHeader`).
+   */
+  async authenticate(
+    authorization: string | undefined,
+    realmHeader: string | undefined,
+  ): Promise<AuthOutcome> {
+    const started = performance.now();
+    const { log, metrics } = this.#options;
+    const parsed = parseAuthorization(authorization);
+    if (!parsed.ok) {
+      if (parsed.reason === "no_auth_header") {
+        log.throttled("debug", "header.missing", "auth.header.missing", "no Authorization header");
+      } else {
+        log.throttled(
+          "warn",
+          `header.invalid.${parsed.detail}`,
+          "auth.header.invalid",
+          "invalid Authorization header",
+          { reason: parsed.detail, max_credentials: 3 },
+        );
+      }
+      return this.#fail(parsed.reason, started);
+    }
+    if (parsed.duplicatesSkipped > 0 && log.enabled("debug")) {
+      log.debug("auth.header.duplicate_part_discarded", "duplicate credential part skipped", {
+        count: parsed.duplicatesSkipped,
+      });
+    }
+    let unavailable = false;
+    for (const [scheme, credential] of parsed.credentials) {
+      const eligible = this.#eligible(scheme, realmHeader);
+      if (eligible.length === 0) {
+        if (log.enabled("debug")) {
+          log.debug("auth.provider.not_found", "no provider for this scheme and realm", {
+            scheme,
+            realm_filter: realmHeader ?? "none",
+          });
+        }
+        continue;
+      }
+      const result = await this.#race(eligible, credential, realmHeader);
+      if (result.user) {
+        const augmented = await this.#augment(result.user);
+        if (augmented === undefined) return this.#fail("upstream_unavailable", started);
+        const seconds = (performance.now() - started) / 1000;
+        metrics.recordAuth("success", augmented.realm, seconds);
+        log.info("auth.request.authenticated", "request authenticated", {
+          username: augmented.username,
+          realm: augmented.realm,
+          provider: result.provider,
+          roles_count: augmented.roles.length,
+          roles: augmented.roles.join(","),
+          attributes_count: Object.keys(augmented.attributes).length,
+          scopes_services_count: Object.keys(augmented.scopes).length,
+        });
+        return { ok: true, user: augmented, provider: result.provider };
+      }
+      unavailable ||= result.unavailable;
+      log.throttled(
+        "warn",
+        `provider.all_failed.${scheme}`,
+        "auth.provider.all_failed",
+        "every eligible provider failed",
+        { scheme, last_error: result.lastError ?? "rejected" },
+      );
+    }
+    return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);
+  }
+
+  #fail(reason: AuthFailure, started: number): AuthOutcome {
+    this.#options.metrics.recordAuth(reason, "unknown", (performance.now() - started) / 1000);
+    return { ok: false, reason };
+  }
+
+  #eligible(scheme: string, realmHeader: string | undefined): ProviderSlot[] {
+    const wanted = realmHeader?.toLowerCase();
+    return this.#options.providers.filter((slot) =>
+      slot.scheme === scheme &&
+      (wanted === undefined || slot.anyRealm === true ||
+        (slot.filterRealm !== undefined && slot.filterRealm.toLowerCase() === wanted))
+    );
+  }
+
+  /** Runs the providers concurrently; the first user wins and the others are aborted. */
+  #race(
+    slots: readonly ProviderSlot[],
+    credential: string,
+    realmHint: string | undefined,
+  ): Promise<RaceResult> {
+    const { timeoutMs, metrics } = this.#options;
+    const winner = new AbortController();
+    let pending = slots.length;
+    let unavailable = false;
+    let lastError: string | undefined;
+    return new Promise<RaceResult>((resolve) => {
+      for (const slot of slots) {
+        const started = performance.now();
+        runBounded(
+          timeoutMs,
+          winner.signal,
+          (signal) => slot.provider.authenticate(credential, { signal, log: slot.log, realmHint }),
+        ).then((outcome) => {
+          if (winner.signal.aborted) return; // lost the race: no metrics, as the original
+          const seconds = (performance.now() - started) / 1000;
+          if (outcome.kind === "value" && outcome.value !== undefined) {
+            try {
+              const user = resolveUser(outcome.value, slot.realm);
+              metrics.recordProviderAttempt(slot.labels, "success", seconds);
+              if (slot.log.enabled("debug")) {
+                slot.log.debug("auth.provider.success", "provider accepted the credential", {
+                  provider: slot.name,
+                });
+              }
+              winner.abort();
+              resolve({ user, provider: slot.name });
+              return;
+            } catch (error) {
+              lastError = describe(error);
+              slot.log.error("auth.provider.invalid_user", lastError, { provider: slot.name });
+              metrics.recordProviderAttempt(slot.labels, "error", seconds);
+            }
+          } else if (outcome.kind === "timeout") {
+            unavailable = true;
+            lastError = `timed out after ${timeoutMs} ms`;
+            metrics.recordProviderAttempt(slot.labels, "timeout");
+            if (slot.log.enabled("debug")) {
+              slot.log.debug("auth.provider.timeout", "provider timed out", {
+                provider: slot.name,
+                timeout_ms: timeoutMs,
+              });
+            }
+          } else {
+            metrics.recordProviderAttempt(slot.labels, "error", seconds);
+            if (outcome.kind === "error") {
+              unavailable ||= outcome.error instanceof UpstreamUnavailableError;
+              lastError = describe(outcome.error);
+              if (slot.log.enabled("debug")) {
+                slot.log.debug("auth.provider.failed", "provider failed", {
+                  provider: slot.name,
+                  error: lastError,
+                });
+              }
+            } else {
+              lastError = "rejected";
+            }
+          }
+          if (--pending === 0) resolve({ unavailable, lastError });
+        });
+      }
+    });
+  }
+
+  #augmentersFor(realm: string): RealmAugmenters {
+    let group = this.#byRealm.get(realm);
+    if (group === undefined) {
+      const selected = this.#options.augmenters.filter((a) => a.realm === realm);
+      group = {
+        parallel: selected.filter((a) => !a.serial),
+        serial: selected.filter((a) => a.serial),
+      };
+      if (this.#byRealm.size < 1024) this.#byRealm.set(realm, group);
+    }
+    return group;
+  }
+
+  /** Applies the realm's augmenters; `undefined` when a `fail`-policy augmenter failed. */
+  async #augment(user: ResolvedUser): Promise<ResolvedUser | undefined> {
+    const { parallel, serial } = this.#augmentersFor(user.realm);
+    if (parallel.length === 0 && serial.length === 0) return user;
+    const patches = await Promise.all(parallel.map((slot) => this.#runAugmenter(slot, user)));
+    for (const patch of patches) {
+      if (patch === FAILED) return undefined;
+      user = applyPatch(user, patch);
+    }
+    for (const slot of serial) {
+      const patch = await this.#runAugmenter(slot, user);
+      if (patch === FAILED) return undefined;
+      user = applyPatch(user, patch);
+    }
+    return user;
+  }
+
+  async #runAugmenter(
+    slot: AugmenterSlot,
+    user: ResolvedUser,
+  ): Promise<UserPatch | undefined | typeof FAILED> {
+    const { augmenterTimeoutMs, metrics } = this.#options;
+    const started = performance.now();
+    const outcome = await runBounded(
+      augmenterTimeoutMs,
+      undefined,
+      (signal) => slot.augmenter.augment(user, { signal, log: slot.log }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (outcome.kind === "value") {
+      metrics.recordAugmenter(slot.labels, user.realm, "success", seconds);
+      return outcome.value;
+    }
+    metrics.recordAugmenter(slot.labels, user.realm, "error", seconds);
+    const error = outcome.kind === "error"
+      ? describe(outcome.error)
+      : `timed out after ${augmenterTimeoutMs} ms`;
+    slot.log.throttled(
+      "warn",
+      `augmenter.failed.${user.realm}.${slot.name}`,
+      "auth.augmenter.failed",
+      "augmenter failed",
+      { augmenter: slot.name, realm: user.realm, error, on_error: slot.onError },
+    );
+    return slot.onError === "fail" ? FAILED : undefined;
+  }
+}
+
+const FAILED = Symbol("augmenter failed");
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

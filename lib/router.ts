@@ -1,0 +1,160 @@
+/**
+ * A small router with the original's semantics (spec 3.1): exact paths plus
+ * one-segment `{param}` patterns, 404 with an empty body, 405 with `Allow`,
+ * `HEAD` served by the `GET` handler without a body, query strings ignored,
+ * no trailing-slash redirect. It records the HTTP request metrics with the
+ * matched route pattern (or `unmatched`), never the raw path.
+ *
+ * @module
+ */
+
+import type { Logger } from "./log.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+
+/** Per-request data a handler gets besides the request. */
+export interface RouteContext {
+  /** Decoded `{param}` values. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Connection info from `Deno.serve`, when served over a socket. */
+  readonly info: Deno.ServeHandlerInfo | undefined;
+}
+
+/** Handles one request on a matched route. */
+export type RouteHandler = (req: Request, ctx: RouteContext) => Response | Promise<Response>;
+
+/** A route: a pattern and a handler per method. */
+export interface Route {
+  /** `/exact` or `/prefix/{name}` (one segment). */
+  readonly pattern: string;
+  /** Method → handler. */
+  readonly methods: Readonly<Partial<Record<string, RouteHandler>>>;
+}
+
+/** A request handler for `Deno.serve`. */
+export type ServeHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly allow: string;
+  readonly regex?: RegExp;
+  readonly names: readonly string[];
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Extracts the path of an absolute request URL without building a `URL`. */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+function compile(route: Route): CompiledRoute {
+  const methods = Object.keys(route.methods);
+  if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
+  const allow = methods.join(",");
+  if (!route.pattern.includes("{")) return { route, allow, names: [] };
+  const names: string[] = [];
+  const source = route.pattern.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(
+    /\{(\w+)\}/g,
+    (_, name: string) => {
+      names.push(name);
+      return "([^/]+)";
+    },
+  );
+  return { route, allow, names, regex: new RegExp(`^${source}$`) };
+}
+
+/** Options of {@link createRouter}. */
+export interface RouterOptions {
+  /** Where request metrics go; omit to not count (metrics listener). */
+  readonly metrics?: GatewayMetrics;
+  /** Logs handler crashes (which answer 500 and should never happen). */
+  readonly log: Logger;
+}
+
+/** Builds the handler for a list of routes. */
+export function createRouter(routes: readonly Route[], options: RouterOptions): ServeHandler {
+  const exact = new Map<string, CompiledRoute>();
+  const patterned: CompiledRoute[] = [];
+  for (const route of routes) {
+    const compiled = compile(route);
+    if (compiled.regex) patterned.push(compiled);
+    else exact.set(route.pattern, compiled);
+  }
+  const { metrics, log } = options;
+
+  function match(
+    path: string,
+  ): { compiled: CompiledRoute; params: Record<string, string> } | undefined {
+    const hit = exact.get(path);
+    if (hit) return { compiled: hit, params: NO_PARAMS };
+    for (const compiled of patterned) {
+      const m = compiled.regex!.exec(path);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      try {
+        compiled.names.forEach((name, i) => params[name] = decodeURIComponent(m[i + 1]!));
+      } catch {
+        return undefined; // malformed percent-encoding: no such route
+      }
+      return { compiled, params };
+    }
+    return undefined;
+  }
+
+  async function dispatch(
+    req: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+  ): Promise<[string, Response]> {
+    const found = match(pathOf(req.url));
+    if (!found) return ["unmatched", new Response(null, { status: 404 })];
+    const { compiled, params } = found;
+    const method = req.method;
+    const handler = compiled.route.methods[method] ??
+      (method === "HEAD" ? compiled.route.methods.GET : undefined);
+    if (!handler) {
+      return [
+        compiled.route.pattern,
+        new Response(null, { status: 405, headers: { allow: compiled.allow } }),
+      ];
+    }
+    let response: Response;
+    try {
+      response = await handler(req, { params, info });
+    } catch (error) {
+      log.error("routes.handler.failed", "request handler failed", {
+        route: compiled.route.pattern,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      response = new Response(null, { status: 500 });
+    }
+    if (method === "HEAD" && response.body !== null) {
+      await response.body.cancel();
+      response = new Response(null, { status: response.status, headers: response.headers });
+    }
+    return [compiled.route.pattern, response];
+  }
+
+  if (!metrics) return async (req, info) => (await dispatch(req, info))[1];
+  return async (req, info) => {
+    const started = performance.now();
+    const method = req.method;
+    metrics.httpStart(method);
+    let route = "unmatched";
+    let status = 500;
+    try {
+      const [matched, response] = await dispatch(req, info);
+      route = matched;
+      status = response.status;
+      return response;
+    } finally {
+      metrics.httpEnd(route, method, status, (performance.now() - started) / 1000);
+    }
+  };
+}

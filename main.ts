@@ -1,0 +1,69 @@
+/**
+ * Auth-O-Tron entrypoint.
+ *
+ * - `main.ts --schema`: print the config's JSON Schema and exit 0.
+ * - `main.ts --check-config [path]`: validate a config file and its plugins
+ *   without serving (no network access), exit 0 or 1.
+ * - `main.ts`: load `AOT_CONFIG_PATH` (default `./config.yaml`) and serve until
+ *   SIGTERM/SIGINT, then drain and exit 0.
+ *
+ * @module
+ */
+
+import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config.ts";
+import { GatewayError } from "./lib/errors.ts";
+import { checkPlugins, createGateway } from "./lib/gateway.ts";
+import { serveGateway } from "./lib/server.ts";
+
+const encoder = new TextEncoder();
+
+function write(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text + "\n");
+  let written = 0;
+  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+}
+
+function fail(prefix: string, error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  write(Deno.stderr, `${prefix}: ${message}`);
+  Deno.exit(1);
+}
+
+async function main(args: string[]): Promise<void> {
+  if (args.includes("--schema")) {
+    write(Deno.stdout, JSON.stringify(configJsonSchema(), null, 2));
+    return;
+  }
+  const checkIndex = args.indexOf("--check-config");
+  const env = Deno.env.toObject();
+  const path = checkIndex >= 0 && args[checkIndex + 1] !== undefined
+    ? args[checkIndex + 1]!
+    : configPathFromEnv(env);
+  const config = await loadConfig(path, env).catch((e: unknown) =>
+    fail("Error loading configuration", e)
+  );
+  if (checkIndex >= 0) {
+    await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
+    write(Deno.stdout, `${path}: configuration OK`);
+    return;
+  }
+  const gateway = await createGateway(config).catch((e) =>
+    fail(e instanceof GatewayError ? "Error loading configuration" : "Error starting", e)
+  );
+  let running;
+  try {
+    running = serveGateway(gateway);
+  } catch (error) {
+    gateway.log.error("startup.server.failed", String((error as Error).message));
+    await gateway[Symbol.asyncDispose]();
+    fail("Error starting", error);
+  }
+  const stop = () => {
+    running.shutdown().then(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  await running.finished;
+}
+
+if (import.meta.main) await main(Deno.args);

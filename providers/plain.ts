@@ -1,0 +1,118 @@
+/**
+ * `plain` provider (spec 5.1): Basic credentials checked against users listed
+ * in the config, either with a plaintext `password` or a `password_hash`
+ * (PBKDF2-SHA256 in PHC form: `$pbkdf2-sha256$i=600000$<salt>$<hash>`, base64
+ * without padding). Comparisons are constant-time, and an unknown user costs
+ * the same as a wrong password.
+ *
+ * @module
+ */
+
+import {
+  decodeBasicCredential,
+  defineProvider,
+  OptionsError,
+  type PluginOptions,
+  timingSafeEqual,
+} from "../lib/plugin.ts";
+import { hashMatches, parsePasswordHash, type PasswordHash } from "./_password_hash.ts";
+
+/** One configured user. */
+export interface PlainUser {
+  /** Login name (exact, case-sensitive). */
+  readonly username: string;
+  /** Plaintext password, when no hash is given. */
+  readonly password?: string;
+  /** Parsed `password_hash`, when given. */
+  readonly hash?: PasswordHash;
+  /** Roles, in order. */
+  readonly roles: readonly string[];
+}
+
+/** Options of the `plain` provider. */
+export interface PlainOptions {
+  /** The users. */
+  readonly users: readonly PlainUser[];
+}
+
+function parseUser(raw: unknown, index: number): PlainUser {
+  const at = (key?: string) => key === undefined ? ["users", index] : ["users", index, key];
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new OptionsError(at(), "expected a user object { username, password, roles }");
+  }
+  const user = raw as Record<string, unknown>;
+  if (typeof user.username !== "string") {
+    throw new OptionsError(at("username"), "expected a string");
+  }
+  const hasPassword = user.password !== undefined && user.password !== null;
+  const hasHash = user.password_hash !== undefined && user.password_hash !== null;
+  if (hasPassword === hasHash) {
+    throw new OptionsError(at("password"), "give exactly one of password or password_hash");
+  }
+  if (hasPassword && typeof user.password !== "string") {
+    throw new OptionsError(at("password"), "expected a string");
+  }
+  let hash: PasswordHash | undefined;
+  if (hasHash) {
+    if (typeof user.password_hash !== "string") {
+      throw new OptionsError(at("password_hash"), "expected a string");
+    }
+    hash = parsePasswordHash(user.password_hash);
+    if (hash === undefined) {
+      throw new OptionsError(
+        at("password_hash"),
+        "expected $pbkdf2-sha256$i=<iterations>$<salt>$<hash> (see `deno task hash-password`)",
+      );
+    }
+  }
+  const roles = user.roles ?? [];
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) {
+    throw new OptionsError(at("roles"), "expected a list of strings");
+  }
+  return {
+    username: user.username,
+    ...(hasPassword ? { password: user.password as string } : {}),
+    ...(hash ? { hash } : {}),
+    roles,
+  };
+}
+
+export default defineProvider<PlainOptions>({
+  scheme: "Basic",
+  parseOptions(options: PluginOptions): PlainOptions {
+    const users = options.users ?? [];
+    if (!Array.isArray(users)) throw new OptionsError(["users"], "expected a list of users");
+    return { users: users.map(parseUser) };
+  },
+  create({ users }) {
+    const hashed = users.filter((u) => u.hash !== undefined);
+    // Unknown users of a hashed config still pay for one hash, with the strongest parameters.
+    const decoy = hashed.reduce<PasswordHash | undefined>(
+      (best, u) => best === undefined || u.hash!.iterations > best.iterations ? u.hash : best,
+      undefined,
+    );
+    return {
+      async authenticate(credential) {
+        const basic = decodeBasicCredential(credential);
+        if (basic === undefined) return undefined;
+        let match: PlainUser | undefined;
+        let hashedCandidate: PlainUser | undefined;
+        for (const user of users) {
+          const sameName = timingSafeEqual(user.username, basic.username);
+          if (user.password !== undefined) {
+            const samePassword = timingSafeEqual(user.password, basic.password);
+            if (sameName && samePassword && match === undefined) match = user;
+          } else if (sameName && hashedCandidate === undefined) {
+            hashedCandidate = user;
+          }
+        }
+        if (decoy !== undefined) {
+          const target = hashedCandidate?.hash ?? decoy;
+          const ok = await hashMatches(target, basic.password);
+          if (ok && hashedCandidate !== undefined && match === undefined) match = hashedCandidate;
+        }
+        return match && { username: match.username, roles: [...match.roles] };
+      },
+    };
+  },
+});

@@ -1,0 +1,58 @@
+/**
+ * Test helpers for calling plugin modules directly, the way the host does.
+ *
+ * @module
+ */
+
+import type { CallContext, LogAttributes, PluginContext, PluginLogger } from "../../lib/plugin.ts";
+import { createPluginServices } from "../../lib/plugin_services.ts";
+
+/** One captured log call. */
+export interface CapturedLog {
+  /** Level name. */
+  readonly level: string;
+  /** Event name. */
+  readonly event: string;
+  /** Message. */
+  readonly message: string;
+  /** Attributes. */
+  readonly attributes?: LogAttributes;
+}
+
+/** A plugin logger that records every call. */
+export function captureLogger(): PluginLogger & { readonly lines: CapturedLog[] } {
+  const lines: CapturedLog[] = [];
+  const at = (level: string) => (event: string, message: string, attributes?: LogAttributes) => {
+    lines.push({ level, event, message, attributes });
+  };
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** A `create()` context for a plugin named `name` in `realm`. */
+export function pluginContext(
+  name = "test",
+  realm = "test",
+  log: PluginLogger = captureLogger(),
+): PluginContext {
+  const services = createPluginServices();
+  return {
+    name,
+    realm,
+    type: "test",
+    configUrl: new URL("file:///tmp/config.yaml"),
+    log,
+    http: services.http,
+    createCache: services.createCache,
+    credentialKey: services.credentialKey,
+  };
+}
+
+/** A per-call context with a fresh signal. */
+export function callContext(signal: AbortSignal = new AbortController().signal): CallContext {
+  return { signal, log: captureLogger() };
+}
+
+/** `base64(text)` as a Basic credential (UTF-8). */
+export function basic(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
