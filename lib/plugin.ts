@@ -207,6 +207,11 @@ export interface Provider {
    * differs from the entry's realm (the `efas-api` provider uses `efas`).
    */
   readonly filterRealm?: string;
+  /**
+   * Optional health details for the metrics listener's `/status` (JSON-able,
+   * never a secret), e.g. `{ jwks: [{ uri, age_seconds, last_error }] }`.
+   */
+  status?(): Record<string, unknown>;
   /** Optional teardown, run at shutdown. */
   [Symbol.asyncDispose]?(): Promise<void>;
 }
@@ -218,6 +223,8 @@ export interface Augmenter {
     user: ResolvedUser,
     ctx: CallContext,
   ): Promise<UserPatch | undefined> | UserPatch | undefined;
+  /** Optional health details for `/status` (JSON-able, never a secret). */
+  status?(): Record<string, unknown>;
   /** Optional teardown, run at shutdown. */
   [Symbol.asyncDispose]?(): Promise<void>;
 }
