@@ -1,0 +1,152 @@
+/**
+ * The benchmark cases. Each declares what it needs from the tree (a file, or
+ * a feature it probes for once the gateway runs); a case whose provider or
+ * feature has not landed yet is skipped, not failed.
+ *
+ * @module
+ */
+
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { ROOT } from "./procs.ts";
+
+/** Thrown by {@link BenchCase.prepare} when the running gateway lacks a feature. */
+export class SkipCase extends Error {
+  /** Names this error. */
+  override readonly name = "SkipCase";
+}
+
+/** Fixtures shared by the cases (started once per run). */
+export interface Fixtures {
+  /** The JWKS URL of the local identity provider. */
+  readonly jwksUrl: string;
+  /** A valid RS256 access token signed by that provider. */
+  readonly accessToken: string;
+}
+
+/** One gateway configuration under load. */
+export interface BenchCase {
+  /** Short name: `basic`, `jwt`, `store`, `unauthorized`. */
+  readonly name: string;
+  /** The route loaded. */
+  readonly path: string;
+  /** The status every response must have. */
+  readonly status: 200 | 401;
+  /** A file (relative to the repository) the case needs, e.g. `providers/jwt.ts`. */
+  readonly needs?: string;
+  /** The YAML after the common sections (`providers:`, `store:`, …). */
+  config(fixtures: Fixtures, dir: string): string;
+  /** The request headers, given the running gateway's base URL. */
+  prepare(baseUrl: string, fixtures: Fixtures): Promise<Record<string, string>>;
+}
+
+/** The password of the benchmark's Basic user. */
+const PASSWORD = "bench-password-0123456789";
+const BASIC = `Basic ${btoa(`bench:${PASSWORD}`)}`;
+const PLAIN = `  - name: local
+    type: plain
+    realm: bench
+    users:
+      - { username: alice, password: alice-password, roles: [reader] }
+      - { username: bench, password: ${PASSWORD}, roles: [reader, writer, admin] }
+      - { username: carol, password: carol-password, roles: [] }
+`;
+
+/** The common sections; `extra` adds providers and more. */
+export function gatewayYaml(port: number, extra: string, store = "{ enabled: false }"): string {
+  const secret = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16))
+    .join("").padEnd(48, "0");
+  return `version: "2.0.0"
+server: { host: 127.0.0.1, port: ${port} }
+metrics: { enabled: false, port: 9090 }
+store: ${store}
+services: []
+jwt: { iss: authotron-bench, exp: 3600, secret: ${secret} }
+logging: { level: warn, format: json }
+${extra}`;
+}
+
+/** Every case, in the order they run. */
+export const CASES: readonly BenchCase[] = [
+  {
+    name: "basic",
+    path: "/authenticate",
+    status: 200,
+    config: () => `providers:\n${PLAIN}`,
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
+  {
+    name: "jwt",
+    path: "/authenticate",
+    status: 200,
+    needs: "providers/jwt.ts",
+    config: ({ jwksUrl }) =>
+      `providers:\n  - { name: idp, type: jwt, realm: bench, cert_uri: "${jwksUrl}", iam_realm: bench }\n`,
+    prepare: (_, { accessToken }) => Promise.resolve({ authorization: `Bearer ${accessToken}` }),
+  },
+  {
+    name: "store",
+    path: "/authenticate",
+    status: 200,
+    config: () => `providers:\n${PLAIN}`,
+    async prepare(baseUrl) {
+      for (const [method, path] of [["POST", "/tokens"], ["GET", "/token"]]) {
+        const res = await fetch(baseUrl + path, { method, headers: { authorization: BASIC } });
+        const body = await res.text();
+        if (!res.ok) continue;
+        const token = (JSON.parse(body) as { token?: unknown }).token;
+        if (typeof token === "string") return { authorization: `Bearer ${token}` };
+      }
+      throw new SkipCase("needs the token store: POST /tokens and GET /token gave no token");
+    },
+  },
+  {
+    name: "unauthorized",
+    path: "/authenticate",
+    status: 401,
+    config: () => `providers:\n${PLAIN}`,
+    prepare: () => Promise.resolve({ authorization: `Basic ${btoa("bench:wrong-password")}` }),
+  },
+];
+
+/** The store section of a case (only `store` enables it, in the case's temp dir). */
+export function storeSection(name: string, dir: string): string {
+  return name === "store" ? `{ enabled: true, path: "${dir}/tokens.kv" }` : "{ enabled: false }";
+}
+
+/** Why a case cannot run in this tree, or `undefined`. */
+export function missing(benchCase: BenchCase): string | undefined {
+  if (benchCase.needs === undefined) return undefined;
+  try {
+    Deno.statSync(ROOT + benchCase.needs);
+    return undefined;
+  } catch {
+    return `needs ${benchCase.needs}`;
+  }
+}
+
+/** A local identity provider: a JWKS server and a valid RS256 token it signed. */
+export async function startIdentityProvider(): Promise<Fixtures & AsyncDisposable> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: "bench-key", alg: "RS256", use: "sig" };
+  const body = JSON.stringify({ keys: [jwk] });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body, { headers: { "content-type": "application/json" } }),
+  );
+  const accessToken = await new SignJWT({
+    scope: "openid profile",
+    preferred_username: "bench",
+    realm_access: { roles: ["reader", "writer"] },
+    email: "bench@example.org",
+  })
+    .setProtectedHeader({ alg: "RS256", kid: "bench-key", typ: "JWT" })
+    .setSubject("0b8a6e3c-bench")
+    .setIssuedAt()
+    .setExpirationTime("2h")
+    .sign(privateKey);
+  return {
+    jwksUrl: `http://127.0.0.1:${server.addr.port}/jwks.json`,
+    accessToken,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
