@@ -37,6 +37,18 @@ export function memoryOf(pid: number): Memory {
   }
 }
 
+/** CPU seconds (user + system) used so far by `pid`, from `/proc/<pid>/stat` (NaN when unknown). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat(5) (utime, stime) in clock ticks; Linux uses 100 per second.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** A port that was free a moment ago. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

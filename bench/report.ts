@@ -16,6 +16,8 @@ export interface Row {
   readonly p50: number;
   /** Median over the rounds of the p99 latency, ms. */
   readonly p99: number;
+  /** CPU time of the server process per request, µs (robust to other load on the machine). */
+  readonly cpuUs: number;
   /** Peak RSS of the server process, bytes. */
   readonly peakRss: number;
   /** Gateway requests/s over the baseline's in the same rounds (1 for the baseline). */
@@ -78,13 +80,14 @@ export function ratioLine(row: Row): string {
 
 /** The table and the ratio lines. */
 export function formatReport(report: Report): string {
-  const head = ["case", "route", "req/s", "p50 ms", "p99 ms", "peak RSS", "ratio"];
+  const head = ["case", "route", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "peak RSS", "ratio"];
   const cells = report.rows.map((r) => [
     r.name,
     r.path,
     Math.round(r.rps).toLocaleString("en-US"),
     r.p50.toFixed(2),
     r.p99.toFixed(2),
+    r.cpuUs.toFixed(1),
     mib(r.peakRss),
     r.ratio.toFixed(2),
   ]);

@@ -19,7 +19,14 @@ import {
 import { runFlood } from "./flood.ts";
 import { builtinDriver, hasWrk, type LoadDriver, type LoadResult } from "./load.ts";
 import { type BenchOptions, HELP, parseOptions, UsageError } from "./options.ts";
-import { freePort, memoryOf, type Server, startBaseline, startGateway } from "./procs.ts";
+import {
+  cpuSeconds,
+  freePort,
+  memoryOf,
+  type Server,
+  startBaseline,
+  startGateway,
+} from "./procs.ts";
 import { formatReport, loadavg, median, type Report, type Row } from "./report.ts";
 import { wrkDriver } from "./load.ts";
 
@@ -28,6 +35,9 @@ function print(text: string): void {
   console.log(text);
 }
 
+/** A load result with the server's CPU time per request. */
+type Measured = LoadResult & { readonly cpuUs: number };
+
 async function load(
   driver: LoadDriver,
   server: Server,
@@ -35,8 +45,9 @@ async function load(
   headers: Record<string, string>,
   options: BenchOptions,
   seconds = options.duration,
-): Promise<LoadResult> {
-  return await driver({
+): Promise<Measured> {
+  const cpuBefore = cpuSeconds(server.pid);
+  const result = await driver({
     host: "127.0.0.1",
     port: server.port,
     path,
@@ -44,6 +55,8 @@ async function load(
     connections: options.connections,
     durationS: seconds,
   });
+  const cpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.requests;
+  return { ...result, cpuUs };
 }
 
 async function checkStatus(
@@ -65,7 +78,7 @@ async function runCase(
   driver: LoadDriver,
   fixtures: Fixtures,
   options: BenchOptions,
-  baselineRuns: LoadResult[],
+  baselineRuns: Measured[],
 ): Promise<Row> {
   const dir = await Deno.makeTempDir({ prefix: "aot-bench-" });
   try {
@@ -81,21 +94,22 @@ async function runCase(
     await checkStatus(base + benchCase.path, headers, benchCase);
     await load(driver, baseline, benchCase.path, headers, options, options.warmup);
     await load(driver, gateway, benchCase.path, headers, options, options.warmup);
-    const runs: LoadResult[] = [];
-    const bases: LoadResult[] = [];
+    const runs: Measured[] = [];
+    const bases: Measured[] = [];
     for (let round = 0; round < options.rounds; round++) {
       bases.push(await load(driver, baseline, benchCase.path, headers, options));
       runs.push(await load(driver, gateway, benchCase.path, headers, options));
     }
     await checkStatus(base + benchCase.path, headers, benchCase);
     baselineRuns.push(...bases);
-    const sum = (rs: LoadResult[]) => rs.reduce((total, r) => total + r.rps, 0);
+    const sum = (rs: Measured[]) => rs.reduce((total, r) => total + r.rps, 0);
     return {
       name: benchCase.name,
       path: benchCase.path,
       rps: sum(runs) / runs.length,
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
+      cpuUs: median(runs.map((r) => r.cpuUs)),
       peakRss: memoryOf(gateway.pid).hwm,
       ratio: sum(runs) / sum(bases),
       rounds: {
@@ -144,7 +158,7 @@ async function main(args: string[]): Promise<number> {
   await using baseline = await startBaseline();
   const rows: Row[] = [];
   const skipped: Report["skipped"] = [];
-  const baselineRuns: LoadResult[] = [];
+  const baselineRuns: Measured[] = [];
   for (const benchCase of selected) {
     const reason = missing(benchCase);
     if (reason !== undefined) {
@@ -170,6 +184,7 @@ async function main(args: string[]): Promise<number> {
       rps: baselineRuns.reduce((t, r) => t + r.rps, 0) / baselineRuns.length,
       p50: median(baselineRuns.map((r) => r.p50)),
       p99: median(baselineRuns.map((r) => r.p99)),
+      cpuUs: median(baselineRuns.map((r) => r.cpuUs)),
       peakRss: memoryOf(baseline.pid).hwm,
       ratio: 1,
       rounds: { rps: [], baselineRps: baselineRuns.map((r) => Math.round(r.rps)) },

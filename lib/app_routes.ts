@@ -9,7 +9,8 @@ import type { StaticAssets } from "./assets.ts";
 import type { Config } from "./config_types.ts";
 import { readAsciiHeader } from "./credentials.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
-import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
+import type { Authenticator } from "./decision_cache.ts";
+import type { AuthOutcome } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
 import type { Route, RouteContext } from "./router.ts";
 import { userToJson } from "./user.ts";
@@ -34,8 +35,8 @@ export type Authenticated =
 export interface AppRouteDeps {
   /** The resolved config. */
   readonly config: Config;
-  /** Runs providers and augmenters. */
-  readonly pipeline: AuthPipeline;
+  /** Runs providers and augmenters (behind the decision cache). */
+  readonly pipeline: Authenticator;
   /** Signs the downstream JWT. */
   readonly issuer: TokenIssuer;
   /** The `WWW-Authenticate` challenge of every 401. */

@@ -110,6 +110,10 @@ const SCHEMA: Schema = {
         default: 503,
         description: "Status when an upstream could not decide.",
       },
+      decision_cache_ttl_ms: int(
+        "How long a successful decision and its issued JWT are reused, in ms; 0 turns it off.",
+        { minimum: 0, maximum: 60_000, default: 1000 },
+      ),
     }),
     JWTConfig: object("Issued JWT settings.", {
       iss: str("Issuer claim."),

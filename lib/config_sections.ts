@@ -38,6 +38,7 @@ export const LOG_LEVELS: readonly LogLevel[] = [
 const MAX_TIMER = 2 ** 31 - 1;
 const readTimeout = readInteger(0, MAX_TIMER);
 const readTtl = readInteger(1, MAX_TIMER);
+const readDecisionTtl = readInteger(0, 60_000);
 const readAnyInteger = readInteger();
 const readStatus: Read<401 | 503> = (ctx, value, path) =>
   value === 401 || value === 503
@@ -69,6 +70,13 @@ export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {
       [...path, "upstream_failure_status"],
       readStatus,
       503,
+    ),
+    decisionCacheTtlMs: field(
+      ctx,
+      table,
+      [...path, "decision_cache_ttl_ms"],
+      readDecisionTtl,
+      1000,
     ),
   };
 };

@@ -83,6 +83,8 @@ export interface Config {
     readonly augmenterTimeoutInMs: number;
     /** Status when an upstream could not decide (`auth.upstream_failure_status`, 503 or 401). */
     readonly upstreamFailureStatus: 401 | 503;
+    /** How long a successful decision (and its issued JWT) is reused (`auth.decision_cache_ttl_ms`, default 1000, 0 = off). */
+    readonly decisionCacheTtlMs: number;
   };
   /** Issued-JWT settings. */
   readonly jwt: {

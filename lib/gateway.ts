@@ -10,6 +10,7 @@ import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts"
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
+import { DecisionCache } from "./decision_cache.ts";
 import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
@@ -31,6 +32,8 @@ export interface Gateway extends AsyncDisposable {
   readonly pipeline: AuthPipeline;
   /** The downstream token issuer. */
   readonly issuer: TokenIssuer;
+  /** Recent decisions; call `invalidateUser`/`invalidateAll` when credentials are revoked. */
+  readonly decisions: DecisionCache;
   /** Handler of the application listener. */
   readonly appHandler: ServeHandler;
   /** Handler of the metrics listener (`/health`, `/metrics`). */
@@ -121,15 +124,23 @@ export async function createGateway(
     providers: providers.map((p) => p.labels),
     augmenters: augmenters.map((a) => a.labels),
   });
+  const authLog = log.child("auth");
   const pipeline = new AuthPipeline({
     providers,
     augmenters,
     timeoutMs: config.auth.timeoutInMs,
     augmenterTimeoutMs: config.auth.augmenterTimeoutInMs,
     metrics,
-    log: log.child("auth"),
+    log: authLog,
   });
   const issuer = await createHs256Issuer(config.jwt);
+  const decisions = new DecisionCache({
+    ttlMs: config.auth.decisionCacheTtlMs,
+    // A token with a jti must be unique: sign each one (the decision is still reused).
+    reuseTokens: (config.jwt as { includeJti?: boolean }).includeJti !== true,
+    metrics,
+    log: authLog,
+  });
   const challenge = buildChallenge(
     providers.map((p) => ({ scheme: p.scheme, realm: p.filterRealm })),
   );
@@ -139,8 +150,8 @@ export async function createGateway(
     });
   const deps = {
     config,
-    pipeline,
-    issuer,
+    pipeline: decisions.wrapAuthenticator(pipeline),
+    issuer: decisions.wrapIssuer(issuer),
     challenge,
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
@@ -188,6 +199,7 @@ export async function createGateway(
     metrics,
     pipeline,
     issuer,
+    decisions,
     appHandler,
     metricsHandler,
     [Symbol.asyncDispose]: dispose,

@@ -63,7 +63,13 @@ export type AuthFailure = HeaderFailure | "all_failed" | "upstream_unavailable";
 
 /** What the pipeline decided. */
 export type AuthOutcome =
-  | { readonly ok: true; readonly user: ResolvedUser; readonly provider: string }
+  | {
+    readonly ok: true;
+    readonly user: ResolvedUser;
+    readonly provider: string;
+    /** An augmenter with `on_error: skip` failed: the user lacks its data (never cached). */
+    readonly degraded?: true;
+  }
   | { readonly ok: false; readonly reason: AuthFailure };
 
 /** Settings of the pipeline. */
@@ -145,20 +151,25 @@ export class AuthPipeline {
       }
       const result = await this.#race(eligible, credential, realmHeader);
       if (result.user) {
-        const augmented = await this.#augment(result.user);
-        if (augmented === undefined) return this.#fail("upstream_unavailable", started);
+        const augmentation = await this.#augment(result.user);
+        if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
+        const augmented = augmentation.user;
         const seconds = (performance.now() - started) / 1000;
         metrics.recordAuth("success", augmented.realm, seconds);
-        log.info("auth.request.authenticated", "request authenticated", {
-          username: augmented.username,
-          realm: augmented.realm,
-          provider: result.provider,
-          roles_count: augmented.roles.length,
-          roles: augmented.roles.join(","),
-          attributes_count: Object.keys(augmented.attributes).length,
-          scopes_services_count: Object.keys(augmented.scopes).length,
-        });
-        return { ok: true, user: augmented, provider: result.provider };
+        if (log.enabled("info")) {
+          log.info("auth.request.authenticated", "request authenticated", {
+            username: augmented.username,
+            realm: augmented.realm,
+            provider: result.provider,
+            roles_count: augmented.roles.length,
+            roles: augmented.roles.join(","),
+            attributes_count: Object.keys(augmented.attributes).length,
+            scopes_services_count: Object.keys(augmented.scopes).length,
+          });
+        }
+        return augmentation.degraded
+          ? { ok: true, user: augmented, provider: result.provider, degraded: true }
+          : { ok: true, user: augmented, provider: result.provider };
       }
       unavailable ||= result.unavailable;
       log.throttled(
@@ -268,27 +279,35 @@ export class AuthPipeline {
     return group;
   }
 
-  /** Applies the realm's augmenters; `undefined` when a `fail`-policy augmenter failed. */
-  async #augment(user: ResolvedUser): Promise<ResolvedUser | undefined> {
+  /**
+   * Applies the realm's augmenters; `undefined` when a `fail`-policy augmenter
+   * failed, `degraded` when a `skip`-policy one did.
+   */
+  async #augment(
+    user: ResolvedUser,
+  ): Promise<{ user: ResolvedUser; degraded: boolean } | undefined> {
     const { parallel, serial } = this.#augmentersFor(user.realm);
-    if (parallel.length === 0 && serial.length === 0) return user;
+    if (parallel.length === 0 && serial.length === 0) return { user, degraded: false };
+    let degraded = false;
     const patches = await Promise.all(parallel.map((slot) => this.#runAugmenter(slot, user)));
     for (const patch of patches) {
       if (patch === FAILED) return undefined;
-      user = applyPatch(user, patch);
+      if (patch === SKIPPED) degraded = true;
+      else user = applyPatch(user, patch);
     }
     for (const slot of serial) {
       const patch = await this.#runAugmenter(slot, user);
       if (patch === FAILED) return undefined;
-      user = applyPatch(user, patch);
+      if (patch === SKIPPED) degraded = true;
+      else user = applyPatch(user, patch);
     }
-    return user;
+    return { user, degraded };
   }
 
   async #runAugmenter(
     slot: AugmenterSlot,
     user: ResolvedUser,
-  ): Promise<UserPatch | undefined | typeof FAILED> {
+  ): Promise<UserPatch | undefined | typeof FAILED | typeof SKIPPED> {
     const { augmenterTimeoutMs, metrics } = this.#options;
     const started = performance.now();
     const outcome = await runBounded(
@@ -312,11 +331,12 @@ export class AuthPipeline {
       "augmenter failed",
       { augmenter: slot.name, realm: user.realm, error, on_error: slot.onError },
     );
-    return slot.onError === "fail" ? FAILED : undefined;
+    return slot.onError === "fail" ? FAILED : SKIPPED;
   }
 }
 
 const FAILED = Symbol("augmenter failed");
+const SKIPPED = Symbol("augmenter failed and skipped");
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

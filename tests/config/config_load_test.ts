@@ -27,6 +27,7 @@ Deno.test("loadConfig() minimal v2 gets the defaults (checklist 6, 18)", async (
     timeoutInMs: 5000,
     augmenterTimeoutInMs: 5000,
     upstreamFailureStatus: 503,
+    decisionCacheTtlMs: 1000,
   });
   assert.deepEqual(config.augmenters, []);
   assert.deepEqual(config.providers, []);
@@ -58,6 +59,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     timeoutInMs: 3000,
     augmenterTimeoutInMs: 800,
     upstreamFailureStatus: 401,
+    decisionCacheTtlMs: 1000,
   });
   assert.deepEqual(config.jwt, {
     iss: "https://auth.example.test",

@@ -139,6 +139,7 @@ Deno.test("parseConfig() auth timeouts and upstream failure status", () => {
     timeoutInMs: 250,
     augmenterTimeoutInMs: 250,
     upstreamFailureStatus: 503,
+    decisionCacheTtlMs: 1000,
   });
   assert.equal(parse(MINIMAL + "auth:\n").auth.timeoutInMs, 5000);
   assert.equal(parse(MINIMAL + "auth: {timeout_in_ms: 0}\n").auth.timeoutInMs, 0);

@@ -1,0 +1,247 @@
+/**
+ * The decision cache: a successful authentication, and the JWT issued for
+ * it, reused for a short time (`auth.decision_cache_ttl_ms`, default 1 s) by
+ * requests carrying the same `Authorization` and `X-Auth-Realm`. Signing is
+ * the gateway's main cost, so this is what brings it near the runtime's limit.
+ *
+ * - Keys are an HMAC of the two headers under a per-process random secret
+ *   (lib/credential_key.ts), never the raw credential.
+ * - Only clean successes are stored: never failures, upstream outages, or a
+ *   success where an `on_error: skip` augmenter failed (`degraded`).
+ * - Bounded: least recently used entries go first beyond `maxEntries`.
+ * - An issued JWT is reused only during the first quarter of its lifetime
+ *   and never when `jwt.include_jti` asks for a unique `jti` per token.
+ * - {@link DecisionCache.invalidateAll} and {@link DecisionCache.invalidateUser}
+ *   drop entries at once (e.g. when a store token is deleted); a decision
+ *   being computed while an invalidation happens is not stored.
+ *
+ * It wraps the pipeline and the {@link TokenIssuer}, so neither changes.
+ *
+ * @module
+ */
+
+import { createCredentialKeyer } from "./credential_key.ts";
+import type { TokenIssuer } from "./jwt_issuer.ts";
+import type { Logger } from "./log.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
+import type { ResolvedUser } from "./plugin.ts";
+
+/** Default `auth.decision_cache_ttl_ms`. */
+export const DEFAULT_DECISION_TTL_MS = 1000;
+
+/** Default bound on cached decisions. */
+export const DEFAULT_DECISION_ENTRIES = 10_000;
+
+/** What the routes call to authenticate (the pipeline, or the cache in front of it). */
+export type Authenticator = Pick<AuthPipeline, "authenticate">;
+
+/** Settings of a {@link DecisionCache}. */
+export interface DecisionCacheOptions {
+  /** How long a decision is reused, in ms; 0 disables the cache. */
+  readonly ttlMs: number;
+  /** At most this many decisions (default {@link DEFAULT_DECISION_ENTRIES}). */
+  readonly maxEntries?: number;
+  /** Reuse issued JWTs (false when each token must be unique, e.g. with a `jti`). */
+  readonly reuseTokens: boolean;
+  /** Counts hits as authentications, as the pipeline does for misses. */
+  readonly metrics?: GatewayMetrics;
+  /** The `auth` logger: hits are logged like fresh authentications, with `cached=true`. */
+  readonly log?: Logger;
+  /** Clock in ms (tests inject one). */
+  readonly now?: () => number;
+}
+
+type Success = Extract<AuthOutcome, { ok: true }>;
+
+interface Decision {
+  readonly key: string;
+  readonly outcome: Success;
+  readonly expires: number;
+  token?: Promise<string>;
+  reuseUntil?: number;
+}
+
+/** Epoch ms of a compact JWT's `exp`, or `NaN`. */
+function expiryMs(jwt: string): number {
+  try {
+    const payload = jwt.split(".")[1] ?? "";
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp * 1000 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Short-lived, bounded reuse of successful decisions and their issued JWTs. */
+export class DecisionCache {
+  readonly #entries = new Map<string, Decision>();
+  readonly #byUser = new WeakMap<ResolvedUser, Decision>();
+  readonly #key = createCredentialKeyer();
+  readonly #options: DecisionCacheOptions;
+  readonly #now: () => number;
+  readonly #maxEntries: number;
+  #generation = 0;
+  /** Hits and misses so far. */
+  readonly stats = { hits: 0, misses: 0 };
+
+  /** Creates an empty cache. */
+  constructor(options: DecisionCacheOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#maxEntries = options.maxEntries ?? DEFAULT_DECISION_ENTRIES;
+    const { metrics } = options;
+    if (metrics && this.enabled) {
+      const requests = metrics.counter(
+        "authotron_decision_cache_requests_total",
+        "Authentications answered from the decision cache (hit) or by the providers (miss).",
+        ["result"],
+      );
+      const hit = requests.series({ result: "hit" });
+      const miss = requests.series({ result: "miss" });
+      const size = metrics.gauge(
+        "authotron_decision_cache_entries",
+        "Decisions currently cached.",
+        [],
+      ).series({});
+      let counted = { hits: 0, misses: 0 };
+      metrics.onCollect(() => {
+        hit.inc(this.stats.hits - counted.hits);
+        miss.inc(this.stats.misses - counted.misses);
+        counted = { ...this.stats };
+        size.set(this.#entries.size);
+      });
+    }
+  }
+
+  /** False when the TTL is 0: the wrappers then return what they wrap. */
+  get enabled(): boolean {
+    return this.#options.ttlMs > 0;
+  }
+
+  /** Decisions held (expired ones count until touched). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Forgets every decision at once. */
+  invalidateAll(): void {
+    this.#generation++;
+    this.#entries.clear();
+  }
+
+  /** Forgets the decisions for one user (`username` and `realm` exact); returns how many. */
+  invalidateUser(username: string, realm: string): number {
+    this.#generation++;
+    let dropped = 0;
+    for (const [key, decision] of this.#entries) {
+      const { user } = decision.outcome;
+      if (user.username === username && user.realm === realm) {
+        this.#entries.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** The pipeline with the cache in front of it. */
+  wrapAuthenticator(inner: Authenticator): Authenticator {
+    if (!this.enabled) return inner;
+    return {
+      authenticate: (authorization, realm) => this.#authenticate(inner, authorization, realm),
+    };
+  }
+
+  /** The issuer, reusing the JWT of a cached decision while it is young. */
+  wrapIssuer(inner: TokenIssuer): TokenIssuer {
+    if (!this.enabled || !this.#options.reuseTokens) return inner;
+    return {
+      issue: (user, now) => {
+        const decision = now === undefined ? this.#byUser.get(user) : undefined;
+        if (decision === undefined) return inner.issue(user, now);
+        const time = this.#now();
+        if (decision.token !== undefined && (decision.reuseUntil ?? Infinity) > time) {
+          return decision.token;
+        }
+        const token = inner.issue(user);
+        decision.token = token;
+        decision.reuseUntil = undefined;
+        token.then(
+          (jwt) => {
+            const lifetime = expiryMs(jwt) - time;
+            // Reused for at most the first quarter of its lifetime, and never past the entry.
+            decision.reuseUntil = lifetime > 0
+              ? Math.min(decision.expires, time + lifetime / 4)
+              : 0;
+          },
+          () => {
+            if (decision.token === token) decision.token = undefined;
+          },
+        );
+        return token;
+      },
+    };
+  }
+
+  async #authenticate(
+    inner: Authenticator,
+    authorization: string | undefined,
+    realm: string | undefined,
+  ): Promise<AuthOutcome> {
+    if (authorization === undefined) return inner.authenticate(authorization, realm);
+    const started = performance.now();
+    // Headers hold visible ASCII only, so "\n" cannot occur inside either value.
+    const key = this.#key(
+      realm === undefined ? `\n${authorization}` : `${realm}\n${authorization}`,
+    );
+    const hit = this.#lookup(key);
+    if (hit !== undefined) {
+      this.stats.hits++;
+      this.#recordHit(hit.outcome, started);
+      return hit.outcome;
+    }
+    this.stats.misses++;
+    const generation = this.#generation;
+    const outcome = await inner.authenticate(authorization, realm);
+    if (outcome.ok && outcome.degraded !== true && generation === this.#generation) {
+      this.#store(key, outcome);
+    }
+    return outcome;
+  }
+
+  #lookup(key: string): Decision | undefined {
+    const decision = this.#entries.get(key);
+    if (decision === undefined) return undefined;
+    this.#entries.delete(key);
+    if (decision.expires <= this.#now()) return undefined;
+    this.#entries.set(key, decision); // most recently used last
+    return decision;
+  }
+
+  #store(key: string, outcome: Success): void {
+    const decision: Decision = { key, outcome, expires: this.#now() + this.#options.ttlMs };
+    this.#entries.delete(key);
+    this.#entries.set(key, decision);
+    this.#byUser.set(outcome.user, decision);
+    while (this.#entries.size > this.#maxEntries) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+  }
+
+  #recordHit(outcome: Success, started: number): void {
+    const { metrics, log } = this.#options;
+    const { user } = outcome;
+    metrics?.recordAuth("success", user.realm, (performance.now() - started) / 1000);
+    if (log?.enabled("info")) {
+      log.info("auth.request.authenticated", "request authenticated", {
+        username: user.username,
+        realm: user.realm,
+        provider: outcome.provider,
+        roles_count: user.roles.length,
+        roles: user.roles.join(","),
+        cached: true,
+      });
+    }
+  }
+}
