@@ -191,9 +191,10 @@ export class DecisionCache {
   ): Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm);
     const started = performance.now();
-    // Headers hold visible ASCII only, so "\n" cannot occur inside either value.
+    // Headers hold visible ASCII only, so "\n" cannot occur inside either value;
+    // the first character tells an absent X-Auth-Realm from an empty one.
     const key = this.#key(
-      realm === undefined ? `\n${authorization}` : `${realm}\n${authorization}`,
+      realm === undefined ? `-\n${authorization}` : `+${realm}\n${authorization}`,
     );
     const hit = this.#lookup(key);
     if (hit !== undefined) {

@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import {
+  type Authenticator,
+  DecisionCache,
+  type DecisionCacheOptions,
+} from "../../lib/decision_cache.ts";
+import type { TokenIssuer } from "../../lib/jwt_issuer.ts";
+import type { AuthOutcome } from "../../lib/pipeline.ts";
+import type { ResolvedUser } from "../../lib/plugin.ts";
+
+function user(username: string, realm = "r"): ResolvedUser {
+  return { version: 1, username, realm, roles: ["a"], attributes: {}, scopes: {} };
+}
+
+/** An authenticator that accepts `Basic good-<name>` and counts its calls. */
+function counting(
+  verdict: (authorization: string | undefined) => AuthOutcome = (authorization) =>
+    authorization?.startsWith("Basic good-")
+      ? { ok: true, user: user(authorization.slice(11)), provider: "p" }
+      : { ok: false, reason: "all_failed" },
+): Authenticator & { calls: number } {
+  const inner = {
+    calls: 0,
+    authenticate(authorization: string | undefined) {
+      inner.calls++;
+      return Promise.resolve(verdict(authorization));
+    },
+  };
+  return inner;
+}
+
+/** An issuer whose tokens carry a counter and an `exp` `lifetime` seconds ahead. */
+function issuer(
+  lifetime = 3600,
+  clock: () => number = Date.now,
+): TokenIssuer & { calls: number } {
+  const inner = {
+    calls: 0,
+    issue(u: ResolvedUser) {
+      inner.calls++;
+      const payload = btoa(JSON.stringify({
+        username: u.username,
+        n: inner.calls,
+        exp: Math.floor(clock() / 1000) + lifetime,
+      })).replace(/=+$/, "");
+      return Promise.resolve(`h.${payload}.s`);
+    },
+  };
+  return inner;
+}
+
+function cache(options: Partial<DecisionCacheOptions> = {}) {
+  let now = 1_000_000;
+  const decisions = new DecisionCache({
+    ttlMs: 1000,
+    reuseTokens: true,
+    now: () => now,
+    ...options,
+  });
+  return { decisions, advance: (ms: number) => now += ms, clock: () => now };
+}
+
+Deno.test("DecisionCache() a second request within the TTL reuses the decision and the JWT", async () => {
+  const { decisions } = cache();
+  const inner = counting();
+  const signer = issuer();
+  const auth = decisions.wrapAuthenticator(inner);
+  const issue = decisions.wrapIssuer(signer);
+  const first = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(first.ok);
+  const token = await issue.issue(first.user);
+  const second = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(second.ok);
+  assert.equal(await issue.issue(second.user), token);
+  assert.equal(inner.calls, 1);
+  assert.equal(signer.calls, 1);
+  assert.deepEqual(decisions.stats, { hits: 1, misses: 1 });
+});
+
+Deno.test("DecisionCache() a different credential or realm is never served from the cache", async () => {
+  const { decisions } = cache();
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  assert.ok((await auth.authenticate("Basic good-alice", undefined)).ok);
+  const other = await auth.authenticate("Basic good-alicf", undefined);
+  assert.ok(other.ok && other.user.username === "alicf");
+  assert.equal((await auth.authenticate("Basic wrong", undefined)).ok, false);
+  const realm = await auth.authenticate("Basic good-alice", "other");
+  const empty = await auth.authenticate("Basic good-alice", "");
+  assert.ok(realm.ok && empty.ok);
+  assert.equal(inner.calls, 5, "each distinct (authorization, realm) pair reached the pipeline");
+  assert.equal(decisions.stats.hits, 0);
+});
+
+Deno.test("DecisionCache() failures, upstream outages and degraded successes are never cached", async () => {
+  const { decisions } = cache();
+  const outcomes: AuthOutcome[] = [
+    { ok: false, reason: "all_failed" },
+    { ok: false, reason: "upstream_unavailable" },
+    { ok: true, user: user("alice"), provider: "p", degraded: true },
+  ];
+  for (const outcome of outcomes) {
+    const inner = counting(() => outcome);
+    const auth = decisions.wrapAuthenticator(inner);
+    await auth.authenticate("Basic good-alice", undefined);
+    await auth.authenticate("Basic good-alice", undefined);
+    assert.equal(inner.calls, 2, JSON.stringify(outcome));
+  }
+  assert.equal(decisions.size, 0);
+});
+
+Deno.test("DecisionCache() requests without Authorization bypass the cache", async () => {
+  const { decisions } = cache();
+  const inner = counting(() => ({ ok: false, reason: "no_auth_header" }));
+  const auth = decisions.wrapAuthenticator(inner);
+  await auth.authenticate(undefined, undefined);
+  await auth.authenticate(undefined, undefined);
+  assert.equal(inner.calls, 2);
+  assert.deepEqual(decisions.stats, { hits: 0, misses: 0 });
+});
+
+Deno.test("DecisionCache() TTL 0 disables it: the wrappers are the wrapped objects", () => {
+  const { decisions } = cache({ ttlMs: 0 });
+  const inner = counting();
+  const signer = issuer();
+  assert.equal(decisions.enabled, false);
+  assert.equal(decisions.wrapAuthenticator(inner), inner);
+  assert.equal(decisions.wrapIssuer(signer), signer);
+});
+
+Deno.test("DecisionCache() entries expire after the TTL", async () => {
+  const { decisions, advance } = cache({ ttlMs: 500 });
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  await auth.authenticate("Basic good-alice", undefined);
+  advance(499);
+  await auth.authenticate("Basic good-alice", undefined);
+  assert.equal(inner.calls, 1);
+  advance(1);
+  await auth.authenticate("Basic good-alice", undefined);
+  assert.equal(inner.calls, 2);
+});
+
+Deno.test("DecisionCache() is bounded: the least recently used decision goes first", async () => {
+  const { decisions } = cache({ maxEntries: 3 });
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  for (const name of ["a", "b", "c"]) await auth.authenticate(`Basic good-${name}`, undefined);
+  await auth.authenticate("Basic good-a", undefined); // a is now the most recent
+  for (let i = 0; i < 100; i++) await auth.authenticate(`Basic good-x${i}`, undefined);
+  assert.equal(decisions.size, 3);
+  inner.calls = 0;
+  await auth.authenticate("Basic good-x99", undefined);
+  assert.equal(inner.calls, 0, "the newest entry is still cached");
+  await auth.authenticate("Basic good-a", undefined);
+  assert.equal(inner.calls, 1, "older entries were evicted");
+});
+
+Deno.test("DecisionCache() invalidateAll() and invalidateUser() drop entries at once", async () => {
+  const { decisions } = cache();
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  await auth.authenticate("Basic good-alice", undefined);
+  await auth.authenticate("Basic good-alice", "r");
+  await auth.authenticate("Basic good-bob", undefined);
+  assert.equal(decisions.invalidateUser("alice", "r"), 2);
+  assert.equal(decisions.invalidateUser("alice", "other-realm"), 0);
+  inner.calls = 0;
+  await auth.authenticate("Basic good-bob", undefined);
+  assert.equal(inner.calls, 0, "bob is still cached");
+  await auth.authenticate("Basic good-alice", undefined);
+  assert.equal(inner.calls, 1, "alice was evicted");
+  decisions.invalidateAll();
+  assert.equal(decisions.size, 0);
+  await auth.authenticate("Basic good-bob", undefined);
+  assert.equal(inner.calls, 2);
+});
+
+Deno.test("DecisionCache() a decision in flight during an invalidation is not stored", async () => {
+  const { decisions } = cache();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const inner = {
+    calls: 0,
+    async authenticate(): Promise<AuthOutcome> {
+      inner.calls++;
+      await gate;
+      return { ok: true, user: user("alice"), provider: "p" };
+    },
+  };
+  const auth = decisions.wrapAuthenticator(inner);
+  const pending = auth.authenticate("Basic good-alice", undefined);
+  decisions.invalidateUser("alice", "r");
+  release();
+  assert.ok((await pending).ok);
+  assert.equal(decisions.size, 0);
+});
+
+Deno.test("DecisionCache() signs every token when reuse is off (e.g. jwt.include_jti)", async () => {
+  const { decisions } = cache({ reuseTokens: false });
+  const signer = issuer();
+  const auth = decisions.wrapAuthenticator(counting());
+  const issue = decisions.wrapIssuer(signer);
+  assert.equal(issue, signer);
+  for (let i = 0; i < 2; i++) {
+    const outcome = await auth.authenticate("Basic good-alice", undefined);
+    assert.ok(outcome.ok);
+    await issue.issue(outcome.user);
+  }
+  assert.equal(signer.calls, 2);
+  assert.equal(decisions.stats.hits, 1, "the decision itself is still reused");
+});
+
+Deno.test("DecisionCache() reuses a JWT only during the first quarter of its lifetime", async () => {
+  const { decisions, advance, clock } = cache({ ttlMs: 60_000 });
+  const signer = issuer(4, clock); // 4 s lifetime: reusable for 1 s
+  const auth = decisions.wrapAuthenticator(counting());
+  const issue = decisions.wrapIssuer(signer);
+  const next = async () => {
+    const outcome = await auth.authenticate("Basic good-alice", undefined);
+    assert.ok(outcome.ok);
+    return await issue.issue(outcome.user);
+  };
+  const first = await next();
+  advance(500);
+  assert.equal(await next(), first);
+  advance(1000);
+  assert.notEqual(await next(), first);
+  assert.equal(signer.calls, 2);
+});
+
+Deno.test("DecisionCache() concurrent hits share one signature; a failed signature is not reused", async () => {
+  const { decisions } = cache();
+  const auth = decisions.wrapAuthenticator(counting());
+  let calls = 0;
+  const flaky: TokenIssuer = {
+    issue() {
+      calls++;
+      return calls === 1 ? Promise.reject(new Error("signing failed")) : issuer().issue(user("a"));
+    },
+  };
+  const issue = decisions.wrapIssuer(flaky);
+  const outcome = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(outcome.ok);
+  const results = await Promise.allSettled([issue.issue(outcome.user), issue.issue(outcome.user)]);
+  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
+  assert.equal(calls, 1, "the concurrent call shared the in-flight signature");
+  const again = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(again.ok);
+  await issue.issue(again.user);
+  assert.equal(calls, 2, "the failure was not kept");
+});
+
+Deno.test("DecisionCache() an explicit issue time bypasses token reuse", async () => {
+  const { decisions } = cache();
+  const signer = issuer();
+  const auth = decisions.wrapAuthenticator(counting());
+  const issue = decisions.wrapIssuer(signer);
+  const outcome = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(outcome.ok);
+  await issue.issue(outcome.user);
+  await issue.issue(outcome.user, 1234);
+  assert.equal(signer.calls, 2);
+});
