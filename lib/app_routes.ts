@@ -9,7 +9,7 @@ import type { StaticAssets } from "./assets.ts";
 import type { Config } from "./config_types.ts";
 import { readAsciiHeader } from "./credentials.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
-import type { Authenticator } from "./decision_cache.ts";
+import type { Authenticator, ResponseReuse } from "./decision_cache.ts";
 import type { AuthOutcome } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
 import type { Route, RouteContext } from "./router.ts";
@@ -45,6 +45,8 @@ export interface AppRouteDeps {
   readonly assets: StaticAssets;
   /** `/providers` and `/augmenters` bodies, built once. */
   readonly listings: { readonly providers: string; readonly augmenters: string };
+  /** Reuses the `/authenticate` response of a cached decision (the decision cache). */
+  readonly responses?: ResponseReuse;
 }
 
 /** `200 OK` with the body `OK` and no content type (spec 3.10). */
@@ -129,13 +131,18 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
         GET: async (req: Request, _ctx: RouteContext) => {
           const auth = await authenticateRequest(req, deps);
           if (!auth.user) return auth.response;
-          const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
-          if (config.includeLegacyHeaders) {
-            headers.set("x-auth-username", headerSafe(auth.user.username));
-            headers.set("x-auth-realm", headerSafe(auth.user.realm));
-            headers.set("x-auth-roles", headerSafe(auth.user.roles.join(",")));
-          }
-          return new Response(AUTHENTICATED_BODY, { headers });
+          const user = auth.user;
+          const token = await issuer.issue(user);
+          const build = () => {
+            const headers = new Headers({ authorization: `Bearer ${token}` });
+            if (config.includeLegacyHeaders) {
+              headers.set("x-auth-username", headerSafe(user.username));
+              headers.set("x-auth-realm", headerSafe(user.realm));
+              headers.set("x-auth-roles", headerSafe(user.roles.join(",")));
+            }
+            return new Response(AUTHENTICATED_BODY, { headers });
+          };
+          return deps.responses?.respond(user, token, build) ?? build();
         },
       },
     },

@@ -36,6 +36,15 @@ export const DEFAULT_DECISION_ENTRIES = 10_000;
 /** What the routes call to authenticate (the pipeline, or the cache in front of it). */
 export type Authenticator = Pick<AuthPipeline, "authenticate">;
 
+/** Reuses a response built for a cached decision and its token. */
+export interface ResponseReuse {
+  /**
+   * A copy of the response `build` made for this `user` and `token` (built
+   * now when there is none, or when the user is not from a cached decision).
+   */
+  respond(user: ResolvedUser, token: string, build: () => Response): Response;
+}
+
 /** Settings of a {@link DecisionCache}. */
 export interface DecisionCacheOptions {
   /** How long a decision is reused, in ms; 0 disables the cache. */
@@ -60,6 +69,7 @@ interface Decision {
   readonly expires: number;
   token?: Promise<string>;
   reuseUntil?: number;
+  response?: { readonly token: string; readonly template: Response };
 }
 
 /** Epoch ms of a compact JWT's `exp`, or `NaN`. */
@@ -75,7 +85,7 @@ function expiryMs(jwt: string): number {
 }
 
 /** Short-lived, bounded reuse of successful decisions and their issued JWTs. */
-export class DecisionCache {
+export class DecisionCache implements ResponseReuse {
   readonly #entries = new Map<string, Decision>();
   readonly #byUser = new WeakMap<ResolvedUser, Decision>();
   readonly #key = createCredentialKeyer();
@@ -182,6 +192,18 @@ export class DecisionCache {
         return token;
       },
     };
+  }
+
+  /**
+   * Building a `Response` validates every header byte (a JWT is hundreds);
+   * a clone of a template copies the validated list. The template itself is
+   * never sent, so its body is never consumed.
+   */
+  respond(user: ResolvedUser, token: string, build: () => Response): Response {
+    const decision = this.enabled && this.#options.reuseTokens ? this.#byUser.get(user) : undefined;
+    if (decision === undefined) return build();
+    if (decision.response?.token !== token) decision.response = { token, template: build() };
+    return decision.response.template.clone();
   }
 
   async #authenticate(

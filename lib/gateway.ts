@@ -152,6 +152,7 @@ export async function createGateway(
     config,
     pipeline: decisions.wrapAuthenticator(pipeline),
     issuer: decisions.wrapIssuer(issuer),
+    responses: decisions,
     challenge,
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },

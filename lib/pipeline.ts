@@ -204,7 +204,8 @@ export class AuthPipeline {
     realmHint: string | undefined,
   ): Promise<RaceResult> {
     const { timeoutMs, metrics } = this.#options;
-    const winner = new AbortController();
+    // With one provider there is no race to cancel: no controller, no abort event.
+    const winner = slots.length > 1 ? new AbortController() : undefined;
     let pending = slots.length;
     let unavailable = false;
     let lastError: string | undefined;
@@ -213,10 +214,10 @@ export class AuthPipeline {
         const started = performance.now();
         runBounded(
           timeoutMs,
-          winner.signal,
+          winner?.signal,
           (signal) => slot.provider.authenticate(credential, { signal, log: slot.log, realmHint }),
         ).then((outcome) => {
-          if (winner.signal.aborted) return; // lost the race: no metrics, as the original
+          if (winner?.signal.aborted) return; // lost the race: no metrics, as the original
           const seconds = (performance.now() - started) / 1000;
           if (outcome.kind === "value" && outcome.value !== undefined) {
             try {
@@ -227,7 +228,7 @@ export class AuthPipeline {
                   provider: slot.name,
                 });
               }
-              winner.abort();
+              winner?.abort(LOST_RACE);
               resolve({ user, provider: slot.name });
               return;
             } catch (error) {
@@ -336,6 +337,8 @@ export class AuthPipeline {
 }
 
 const FAILED = Symbol("augmenter failed");
+// Built once: a DOMException per aborted race costs a stack capture.
+const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");
 const SKIPPED = Symbol("augmenter failed and skipped");
 
 function describe(error: unknown): string {

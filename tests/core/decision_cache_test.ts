@@ -262,3 +262,29 @@ Deno.test("DecisionCache() an explicit issue time bypasses token reuse", async (
   await issue.issue(outcome.user, 1234);
   assert.equal(signer.calls, 2);
 });
+
+Deno.test("DecisionCache() respond() serves copies of one response per cached decision and token", async () => {
+  const { decisions } = cache();
+  const auth = decisions.wrapAuthenticator(counting());
+  let builds = 0;
+  const build = (token: string) => () => {
+    builds++;
+    return new Response("body", { headers: { authorization: `Bearer ${token}` } });
+  };
+  const outcome = await auth.authenticate("Basic good-alice", undefined);
+  assert.ok(outcome.ok);
+  for (let i = 0; i < 3; i++) {
+    const res = decisions.respond(outcome.user, "t1", build("t1"));
+    assert.equal(res.headers.get("authorization"), "Bearer t1");
+    if (i === 1) await res.body!.cancel();
+    else assert.equal(await res.text(), "body");
+  }
+  assert.equal(builds, 1);
+  assert.equal(
+    decisions.respond(outcome.user, "t2", build("t2")).headers.get("authorization"),
+    "Bearer t2",
+  );
+  assert.equal(builds, 2, "a new token builds a new response");
+  await decisions.respond(user("stranger"), "t1", build("t1")).body?.cancel();
+  assert.equal(builds, 3, "a user from no cached decision gets a fresh response");
+});

@@ -40,6 +40,25 @@ Deno.test("decision cache: a repeated credential skips the providers and gets a 
   assert.ok(gw.logs.some((l) => l.includes('"cached":true')), "hits are logged");
 });
 
+Deno.test("decision cache: a reused response carries the same headers and body, also for HEAD", async () => {
+  await using gw = await startGateway(
+    testConfig(`include_legacy_headers: true\n${PLAIN}`),
+  );
+  const seen: string[] = [];
+  for (const method of ["GET", "GET", "HEAD", "GET"]) {
+    const { res, body } = await gw.request("/authenticate", {
+      method,
+      headers: { authorization: basicAuth("alice:alice-pw") },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(body, method === "HEAD" ? "" : "Authenticated successfully");
+    assert.equal(res.headers.get("x-auth-roles"), "reader");
+    seen.push(res.headers.get("authorization")!);
+  }
+  assert.equal(new Set(seen).size, 1);
+  assert.equal(gw.gateway.decisions.stats.hits, 3);
+});
+
 Deno.test("decision cache: a wrong password or another realm after a success is still refused", async () => {
   await using gw = await startGateway(testConfig(PLAIN));
   assert.equal((await authenticate(gw, basicAuth("alice:alice-pw"))).status, 200);
