@@ -70,11 +70,19 @@ export function failureResponse(
       },
     });
   }
-  return new Response(UNAUTHORIZED_BODY, {
-    status: 401,
-    headers: { "content-type": "application/json", "www-authenticate": challenge },
-  });
+  let template = UNAUTHORIZED.get(challenge);
+  if (template === undefined) {
+    template = new Response(UNAUTHORIZED_BODY, {
+      status: 401,
+      headers: { "content-type": "application/json", "www-authenticate": challenge },
+    });
+    if (UNAUTHORIZED.size < 16) UNAUTHORIZED.set(challenge, template);
+  }
+  return template.clone(); // a clone skips re-validating the headers
 }
+
+// The 401 per challenge (one per gateway; a few in tests), never sent itself.
+const UNAUTHORIZED = new Map<string, Response>();
 
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
