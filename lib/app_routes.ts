@@ -12,7 +12,7 @@ import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { Authenticator, ResponseReuse } from "./decision_cache.ts";
 import type { AuthOutcome } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-import type { Route, RouteContext } from "./router.ts";
+import type { Route } from "./router.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -110,6 +110,23 @@ export async function authenticateRequest(
 export function appRoutes(deps: AppRouteDeps): Route[] {
   const { assets, issuer, listings, config } = deps;
   const json = { "content-type": "application/json" };
+  // `/authenticate` when no cached response applies.
+  const authenticate = async (req: Request) => {
+    const auth = await authenticateRequest(req, deps);
+    if (!auth.user) return auth.response;
+    const user = auth.user;
+    const token = await issuer.issue(user);
+    const build = () => {
+      const headers = new Headers({ authorization: `Bearer ${token}` });
+      if (config.includeLegacyHeaders) {
+        headers.set("x-auth-username", headerSafe(user.username));
+        headers.set("x-auth-realm", headerSafe(user.realm));
+        headers.set("x-auth-roles", headerSafe(user.roles.join(",")));
+      }
+      return new Response(AUTHENTICATED_BODY, { headers });
+    };
+    return deps.responses?.respond(user, token, build) ?? build();
+  };
   return [
     {
       pattern: "/",
@@ -136,22 +153,11 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
     {
       pattern: "/authenticate",
       methods: {
-        GET: async (req: Request, _ctx: RouteContext) => {
-          const auth = await authenticateRequest(req, deps);
-          if (!auth.user) return auth.response;
-          const user = auth.user;
-          const token = await issuer.issue(user);
-          const build = () => {
-            const headers = new Headers({ authorization: `Bearer ${token}` });
-            if (config.includeLegacyHeaders) {
-              headers.set("x-auth-username", headerSafe(user.username));
-              headers.set("x-auth-realm", headerSafe(user.realm));
-              headers.set("x-auth-roles", headerSafe(user.roles.join(",")));
-            }
-            return new Response(AUTHENTICATED_BODY, { headers });
-          };
-          return deps.responses?.respond(user, token, build) ?? build();
-        },
+        GET: (req: Request) =>
+          deps.responses?.cachedResponse(
+            readAsciiHeader(req.headers, "authorization"),
+            readAsciiHeader(req.headers, "x-auth-realm"),
+          ) ?? authenticate(req),
       },
     },
     {

@@ -43,6 +43,15 @@ export interface ResponseReuse {
    * now when there is none, or when the user is not from a cached decision).
    */
   respond(user: ResolvedUser, token: string, build: () => Response): Response;
+  /**
+   * Synchronously, the reusable `/authenticate` response of a cached decision
+   * for these headers, or `undefined` (then authenticate as usual, at once:
+   * the key computed here is handed on to that call).
+   */
+  cachedResponse(
+    authorization: string | undefined,
+    realm: string | undefined,
+  ): Response | undefined;
 }
 
 /** Settings of a {@link DecisionCache}. */
@@ -68,6 +77,8 @@ interface Decision {
   readonly outcome: Success;
   readonly expires: number;
   token?: Promise<string>;
+  /** The JWT once signed (set with `reuseUntil`). */
+  tokenValue?: string;
   reuseUntil?: number;
   response?: { readonly token: string; readonly template: Response };
 }
@@ -93,6 +104,8 @@ export class DecisionCache implements ResponseReuse {
   readonly #now: () => number;
   readonly #maxEntries: number;
   #generation = 0;
+  // The key computed by a missed cachedResponse(), for the authenticate() that follows at once.
+  #handoff: { authorization: string; realm: string | undefined; key: string } | undefined;
   /** Hits and misses so far. */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -176,9 +189,11 @@ export class DecisionCache implements ResponseReuse {
         }
         const token = inner.issue(user);
         decision.token = token;
+        decision.tokenValue = undefined;
         decision.reuseUntil = undefined;
         token.then(
           (jwt) => {
+            if (decision.token === token) decision.tokenValue = jwt;
             const lifetime = expiryMs(jwt) - time;
             // Reused for at most the first quarter of its lifetime, and never past the entry.
             decision.reuseUntil = lifetime > 0
@@ -206,6 +221,39 @@ export class DecisionCache implements ResponseReuse {
     return decision.response.template.clone();
   }
 
+  cachedResponse(
+    authorization: string | undefined,
+    realm: string | undefined,
+  ): Response | undefined {
+    this.#handoff = undefined;
+    if (!this.enabled || !this.#options.reuseTokens || authorization === undefined) {
+      return undefined;
+    }
+    const started = performance.now();
+    const key = this.#keyOf(authorization, realm);
+    const decision = this.#lookup(key);
+    const response = decision?.response;
+    if (
+      response === undefined || decision!.tokenValue !== response.token ||
+      !((decision!.reuseUntil ?? 0) > this.#now())
+    ) {
+      this.#handoff = { authorization, realm, key };
+      return undefined;
+    }
+    this.stats.hits++;
+    this.#recordHit(decision!.outcome, started);
+    return response.template.clone();
+  }
+
+  #keyOf(authorization: string, realm: string | undefined): string {
+    const handoff = this.#handoff;
+    this.#handoff = undefined;
+    if (handoff?.authorization === authorization && handoff.realm === realm) return handoff.key;
+    // Headers hold visible ASCII only, so "\n" cannot occur inside either value;
+    // the first character tells an absent X-Auth-Realm from an empty one.
+    return this.#key(realm === undefined ? `-\n${authorization}` : `+${realm}\n${authorization}`);
+  }
+
   async #authenticate(
     inner: Authenticator,
     authorization: string | undefined,
@@ -213,11 +261,7 @@ export class DecisionCache implements ResponseReuse {
   ): Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm);
     const started = performance.now();
-    // Headers hold visible ASCII only, so "\n" cannot occur inside either value;
-    // the first character tells an absent X-Auth-Realm from an empty one.
-    const key = this.#key(
-      realm === undefined ? `-\n${authorization}` : `+${realm}\n${authorization}`,
-    );
+    const key = this.#keyOf(authorization, realm);
     const hit = this.#lookup(key);
     if (hit !== undefined) {
       this.stats.hits++;

@@ -30,8 +30,14 @@ export interface Route {
   readonly methods: Readonly<Partial<Record<string, RouteHandler>>>;
 }
 
-/** A request handler for `Deno.serve`. */
-export type ServeHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+/**
+ * A request handler for `Deno.serve`: synchronous when the route's handler is
+ * (a synchronous answer skips a promise turn in `Deno.serve`).
+ */
+export type ServeHandler = (
+  req: Request,
+  info?: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
 
 interface CompiledRoute {
   readonly route: Route;
@@ -108,53 +114,76 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     return undefined;
   }
 
-  async function dispatch(
+  function crashed(pattern: string, error: unknown): Response {
+    log.error("routes.handler.failed", "request handler failed", {
+      route: pattern,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return new Response(null, { status: 500 });
+  }
+
+  function finish(method: string, response: Response): Response | Promise<Response> {
+    if (method !== "HEAD" || response.body === null) return response;
+    return response.body.cancel().then(() =>
+      new Response(null, { status: response.status, headers: response.headers })
+    );
+  }
+
+  /** Routes one request; `route.pattern` is set to the matched pattern. */
+  function dispatch(
     req: Request,
     info: Deno.ServeHandlerInfo | undefined,
-  ): Promise<[string, Response]> {
+    route: { pattern: string },
+  ): Response | Promise<Response> {
     const found = match(pathOf(req.url));
-    if (!found) return ["unmatched", new Response(null, { status: 404 })];
+    if (!found) return new Response(null, { status: 404 });
     const { compiled, params } = found;
+    const pattern = route.pattern = compiled.route.pattern;
     const method = req.method;
     const handler = compiled.route.methods[method] ??
       (method === "HEAD" ? compiled.route.methods.GET : undefined);
-    if (!handler) {
-      return [
-        compiled.route.pattern,
-        new Response(null, { status: 405, headers: { allow: compiled.allow } }),
-      ];
-    }
-    let response: Response;
+    if (!handler) return new Response(null, { status: 405, headers: { allow: compiled.allow } });
+    let result: Response | Promise<Response>;
     try {
-      response = await handler(req, { params, info });
+      result = handler(req, { params, info });
     } catch (error) {
-      log.error("routes.handler.failed", "request handler failed", {
-        route: compiled.route.pattern,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-      response = new Response(null, { status: 500 });
+      return crashed(pattern, error);
     }
-    if (method === "HEAD" && response.body !== null) {
-      await response.body.cancel();
-      response = new Response(null, { status: response.status, headers: response.headers });
-    }
-    return [compiled.route.pattern, response];
+    if (result instanceof Response) return finish(method, result);
+    return Promise.resolve(result).then(
+      (response) => finish(method, response),
+      (error) => crashed(pattern, error),
+    );
   }
 
-  if (!metrics) return async (req, info) => (await dispatch(req, info))[1];
-  return async (req, info) => {
+  if (!metrics) return (req, info) => dispatch(req, info, { pattern: "unmatched" });
+  return (req, info) => {
     const started = performance.now();
     const method = req.method;
     metrics.httpStart(method);
-    let route = "unmatched";
-    let status = 500;
+    const route = { pattern: "unmatched" };
+    const end = (status: number) =>
+      metrics.httpEnd(route.pattern, method, status, (performance.now() - started) / 1000);
+    let result: Response | Promise<Response>;
     try {
-      const [matched, response] = await dispatch(req, info);
-      route = matched;
-      status = response.status;
-      return response;
-    } finally {
-      metrics.httpEnd(route, method, status, (performance.now() - started) / 1000);
+      result = dispatch(req, info, route);
+    } catch (error) {
+      end(500);
+      throw error;
     }
+    if (result instanceof Response) {
+      end(result.status);
+      return result;
+    }
+    return result.then(
+      (response) => {
+        end(response.status);
+        return response;
+      },
+      (error: unknown) => {
+        end(500);
+        throw error;
+      },
+    );
   };
 }

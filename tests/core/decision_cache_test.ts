@@ -288,3 +288,29 @@ Deno.test("DecisionCache() respond() serves copies of one response per cached de
   await decisions.respond(user("stranger"), "t1", build("t1")).body?.cancel();
   assert.equal(builds, 3, "a user from no cached decision gets a fresh response");
 });
+
+Deno.test("DecisionCache() cachedResponse() answers synchronously once the JWT and response exist", async () => {
+  const { decisions } = cache();
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  const issue = decisions.wrapIssuer(issuer());
+  const header = "Basic good-alice";
+  assert.equal(decisions.cachedResponse(header, undefined), undefined, "nothing cached yet");
+  const outcome = await auth.authenticate(header, undefined);
+  assert.ok(outcome.ok);
+  assert.equal(decisions.cachedResponse(header, undefined), undefined, "no JWT yet");
+  await auth.authenticate(header, undefined);
+  const token = await issue.issue(outcome.user);
+  await decisions.respond(outcome.user, token, () => new Response(token)).body?.cancel();
+  const fast = decisions.cachedResponse(header, undefined);
+  assert.ok(fast instanceof Response);
+  assert.equal(await fast.text(), token);
+  assert.equal(
+    decisions.cachedResponse(header, "other"),
+    undefined,
+    "another realm is another key",
+  );
+  assert.equal(decisions.cachedResponse("Basic good-bob", undefined), undefined);
+  assert.equal(inner.calls, 1);
+  assert.deepEqual(decisions.stats, { hits: 2, misses: 1 });
+});
