@@ -21,14 +21,12 @@
  */
 
 import { createCredentialKeyer } from "./credential_key.ts";
+import { expiryMs, registerDecisionMetrics } from "./decision_support.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { Logger } from "./log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-
-/** Default `auth.decision_cache_ttl_ms`. */
-export const DEFAULT_DECISION_TTL_MS = 1000;
 
 /** Default bound on cached decisions. */
 export const DEFAULT_DECISION_ENTRIES = 10_000;
@@ -83,18 +81,6 @@ interface Decision {
   response?: { readonly token: string; readonly template: Response };
 }
 
-/** Epoch ms of a compact JWT's `exp`, or `NaN`. */
-function expiryMs(jwt: string): number {
-  try {
-    const payload = jwt.split(".")[1] ?? "";
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === "number" ? exp * 1000 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 /** Short-lived, bounded reuse of successful decisions and their issued JWTs. */
 export class DecisionCache implements ResponseReuse {
   readonly #entries = new Map<string, Decision>();
@@ -114,27 +100,8 @@ export class DecisionCache implements ResponseReuse {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#maxEntries = options.maxEntries ?? DEFAULT_DECISION_ENTRIES;
-    const { metrics } = options;
-    if (metrics && this.enabled) {
-      const requests = metrics.counter(
-        "authotron_decision_cache_requests_total",
-        "Authentications answered from the decision cache (hit) or by the providers (miss).",
-        ["result"],
-      );
-      const hit = requests.series({ result: "hit" });
-      const miss = requests.series({ result: "miss" });
-      const size = metrics.gauge(
-        "authotron_decision_cache_entries",
-        "Decisions currently cached.",
-        [],
-      ).series({});
-      let counted = { hits: 0, misses: 0 };
-      metrics.onCollect(() => {
-        hit.inc(this.stats.hits - counted.hits);
-        miss.inc(this.stats.misses - counted.misses);
-        counted = { ...this.stats };
-        size.set(this.#entries.size);
-      });
+    if (options.metrics && this.enabled) {
+      registerDecisionMetrics(options.metrics, this.stats, () => this.#entries.size);
     }
   }
 

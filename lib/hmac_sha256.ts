@@ -126,7 +126,13 @@ export function createHmacSha256(key: Uint8Array): (message: string) => Uint8Arr
   return (message) => {
     // UTF-8 takes at most 3 bytes per UTF-16 unit, plus room for the padding.
     reserve(message.length * 3 + 72);
-    const { written } = encoder.encodeInto(message, buffer);
+    let written = 0;
+    for (; written < message.length; written++) {
+      const code = message.charCodeAt(written);
+      if (code > 0x7f) break; // not ASCII: let the encoder do UTF-8
+      buffer[written] = code;
+    }
+    if (written < message.length) written = encoder.encodeInto(message, buffer).written;
     const digest = new Uint8Array(32);
     state.set(inner);
     finish(state, written, 64, digest);
