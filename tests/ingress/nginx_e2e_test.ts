@@ -6,45 +6,22 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { loadConfig } from "../../lib/config.ts";
-import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
+import { basicAuth } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
 import { systemTest } from "../support/system.ts";
+import {
+  CHALLENGE,
+  JWT_ISSUER,
+  JWT_SECRET,
+  ROBOT_KEY,
+  startIngressGateway,
+} from "./ingress_gateway.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
 
 const EXAMPLE = new URL("../../examples/nginx/nginx.conf", import.meta.url);
-const STATIC_KEYS = new URL("../../examples/plugins/static_api_keys.ts", import.meta.url).href;
-const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
-const SECRET = "test-secret-that-is-long-enough-32b";
-const ROBOT_KEY = "robot-key-0123456789abcdef";
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function gatewayConfig(): Promise<string> {
-  return testConfig(`
-auth: { timeout_in_ms: 3000 }
-providers:
-  - type: plain
-    name: people
-    realm: demo
-    users:
-      - { username: alice, password: alice-password, roles: [user] }
-  - module: ${STATIC_KEYS}
-    name: robots
-    realm: robots
-    keys:
-      - { sha256: "${await sha256Hex(ROBOT_KEY)}", username: ci-robot, roles: [deployer] }
-  - module: ${TEST_BEARER}
-    name: partner-idp
-    realm: partners
-    mode: unavailable
-`);
-}
 
 /** The example config with its placeholders filled in. */
-export function renderExample(
+function renderExample(
   template: string,
   values: { port: number; gateway: string; backend: string },
 ): string {
@@ -88,15 +65,14 @@ async function forgedJwt(): Promise<string> {
 
 systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"], async (t) => {
   const template = await Deno.readTextFile(EXAMPLE);
-  await using gw = await startGateway(await gatewayConfig());
-  await using backend = startJwtBackend(SECRET, "authotron-test");
+  await using gw = await startIngressGateway();
+  await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
   const gateway = gw.url.replace("http://", "");
   // The file is used as is; the harness only adds `daemon off;` on the command line.
   await using proxy = await startNginx(({ port }) =>
     renderExample(template, { port, gateway, backend: backend.hostPort })
   );
   let accepted = 0;
-  const challenge = 'Basic realm="demo", Bearer realm="robots", Bearer realm="partners"';
 
   await t.step("a Basic caller gets the backend's answer as the gateway's user", async () => {
     const { res, body } = await call(`${proxy.url}/hello`, {
@@ -137,7 +113,7 @@ systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"],
     ) {
       const { res, body } = await call(proxy.url + path, headers);
       assert.equal(res.status, 401, `${path} ${JSON.stringify(headers)}: ${body}`);
-      assert.equal(res.headers.get("www-authenticate"), challenge);
+      assert.equal(res.headers.get("www-authenticate"), CHALLENGE);
       assert.equal(body, '{"error": "Unauthorized access"}');
     }
   });
