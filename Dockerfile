@@ -17,7 +17,7 @@ COPY augmenters/ augmenters/
 COPY assets/ assets/
 COPY tools/ tools/
 
-# The embedded token store (store.type: deno-kv) is the only place the gateway writes.
+# The embedded token store is the only place the gateway writes (mount a volume there).
 RUN mkdir -p /app/data /etc/authotron && chown deno:deno /app/data
 
 USER deno
