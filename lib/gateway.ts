@@ -6,10 +6,16 @@
  * @module
  */
 
-import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts";
+import {
+  appRoutes,
+  authenticateHandler,
+  authenticateRequest,
+  healthResponse,
+} from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
+import { extAuthzRoutes } from "./ext_authz_routes.ts";
 import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
@@ -155,6 +161,7 @@ export async function createGateway(
   };
   const routes: Route[] = [
     ...appRoutes(deps),
+    ...extAuthzRoutes(authenticateHandler(deps)),
     { pattern: "/token", methods: { GET: storeDisabled } },
     { pattern: "/tokens", methods: { GET: storeDisabled } },
     { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
