@@ -104,7 +104,7 @@ export function createAccessTokenValidator(
     log: context.log,
   });
   const ttlMs = (options.tokenCacheTtlS ?? DEFAULT_TOKEN_CACHE_TTL_S) * 1000;
-  const cache = context.createCache<User | null>(`${context.name}.access_tokens`, {
+  const cache = context.createCache<User | null>("access_tokens", {
     ttlMs: Math.max(ttlMs, 1),
     maxEntries: options.tokenCacheMaxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES,
   });

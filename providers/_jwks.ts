@@ -165,6 +165,7 @@ export class JwksKeySet {
 
   /** Joins or starts a fetch (unless backing off) and waits for it, bounded by `signal`. */
   async #fetchNow(signal: AbortSignal): Promise<KeySnapshot> {
+    if (signal.aborted) throw timeoutError();
     if (this.#inflight === undefined && !this.#mayFetch()) throw this.#unavailable();
     const pending = this.#inflight ?? this.#start();
     const error = await abortable(pending, signal);
