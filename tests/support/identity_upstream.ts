@@ -104,6 +104,45 @@ export const faults = {
   },
 };
 
+/** The failure modes every remote provider is tested against (each must give 503). */
+export const FAULT_MODES = [
+  "e500",
+  "e429",
+  "hang",
+  "drip",
+  "huge",
+  "bad-json",
+  "redirect",
+] as const;
+
+/** One of {@link FAULT_MODES}. */
+export type FaultMode = typeof FAULT_MODES[number];
+
+/** Answers `req` with fault `mode`; `huge` carries `fields`, `redirect` points to `location`. */
+export function fault(
+  mode: FaultMode,
+  req: RecordedRequest,
+  fields: Record<string, unknown> = {},
+  location = "/",
+): Response | Promise<Response> {
+  switch (mode) {
+    case "e500":
+      return faults.status(500);
+    case "e429":
+      return faults.status(429);
+    case "hang":
+      return faults.hang(req);
+    case "drip":
+      return faults.drip(req);
+    case "huge":
+      return faults.huge(fields);
+    case "bad-json":
+      return faults.invalidJson();
+    case "redirect":
+      return faults.redirect(location);
+  }
+}
+
 /** Starts the upstream; `handler` answers every request. */
 export function startIdentityUpstream(handler: Handler): IdentityUpstream {
   const requests: RecordedRequest[] = [];
