@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { exportSPKI, type JWK, SignJWT } from "jose";
 import jwt from "../../providers/jwt.ts";
 import { OptionsError, type Provider, UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { callContext, pluginContext } from "../support/plugin_context.ts";
+import { createPluginServices } from "../../lib/plugin_services.ts";
+import { callContext, captureLogger, pluginContext } from "../support/plugin_context.ts";
 import {
   baseClaims,
   rawToken,
@@ -392,4 +393,23 @@ Deno.test("jwt provider status() reports the JWKS without secrets", async () => 
   assert.equal(jwks.age_seconds, 0);
   assert.equal(jwks.last_error, null);
   assert.equal(jwks.fetches, 1);
+});
+
+Deno.test("jwt provider checks 100 concurrent identical tokens once (single-flight)", async () => {
+  await using server = startJwksServer(ALL_JWKS);
+  const services = createPluginServices();
+  const p = await jwt.create(jwt.parseOptions!({ cert_uri: server.uri }), {
+    ...pluginContext("TestJWT", "ecmwf"),
+    ...services,
+    log: captureLogger(),
+  });
+  const token = await signToken(KEYS.RS256);
+  const users = await Promise.all(Array.from({ length: 100 }, () => check(p, token)));
+  assert.ok(users.every((u) => u?.username === "alice"));
+  const cache = services.caches.get("access_tokens")!;
+  assert.equal(server.requests, 1, "one JWKS fetch");
+  assert.equal(cache.stats.misses, 1, "one signature check; 99 joined it");
+  assert.equal(cache.stats.hits, 99);
+  assert.equal((await check(p, token))?.username, "alice");
+  assert.equal(cache.stats.misses, 1, "later calls come from the cache");
 });
