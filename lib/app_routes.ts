@@ -80,14 +80,22 @@ export function headerSafe(value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
+/** The TCP peer address of a request, for logs (`X-Forwarded-For` is not used). */
+export function clientIp(ctx: RouteContext | undefined): string | undefined {
+  const addr = ctx?.info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : undefined;
+}
+
 /** Authenticates a request, answering 401/503 itself when that fails. */
 export async function authenticateRequest(
   req: Request,
   deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
+  ctx?: RouteContext,
 ): Promise<Authenticated> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
+    clientIp(ctx),
   );
   if (outcome.ok) return { user: outcome.user };
   return {
@@ -125,8 +133,8 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
     {
       pattern: "/authenticate",
       methods: {
-        GET: async (req: Request, _ctx: RouteContext) => {
-          const auth = await authenticateRequest(req, deps);
+        GET: async (req: Request, ctx: RouteContext) => {
+          const auth = await authenticateRequest(req, deps, ctx);
           if (!auth.user) return auth.response;
           const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
           if (config.includeLegacyHeaders) {
@@ -141,8 +149,8 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
     {
       pattern: "/whoami",
       methods: {
-        GET: async (req: Request) => {
-          const auth = await authenticateRequest(req, deps);
+        GET: async (req: Request, ctx: RouteContext) => {
+          const auth = await authenticateRequest(req, deps, ctx);
           if (!auth.user) return auth.response;
           return new Response(userToJson(auth.user), {
             headers: { ...json, "cache-control": "no-store" },

@@ -17,7 +17,11 @@ import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
 import { createPluginServices } from "./plugin_services.ts";
-import { createRouter, type Route, type ServeHandler } from "./router.ts";
+import { createRouter, type Route, type RouteContext, type ServeHandler } from "./router.ts";
+import { registerCollectedMetrics } from "./metrics_collected.ts";
+import { PluginHealth } from "./plugin_health.ts";
+import { Readiness, readinessResponse } from "./readiness.ts";
+import { createStatusHandler, type StatusPlugin } from "./status.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -33,8 +37,10 @@ export interface Gateway extends AsyncDisposable {
   readonly issuer: TokenIssuer;
   /** Handler of the application listener. */
   readonly appHandler: ServeHandler;
-  /** Handler of the metrics listener (`/health`, `/metrics`). */
+  /** Handler of the metrics listener (`/health`, `/ready`, `/metrics`, `/status`). */
   readonly metricsHandler: ServeHandler;
+  /** `/ready` state: register dependency checks with `readiness.add(name, check)`. */
+  readonly readiness: Readiness;
 }
 
 /** Options of {@link createGateway}. */
@@ -60,6 +66,7 @@ export async function createGateway(
   config: Config,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
+  const startedAt = Date.now();
   const log = createLogger(config.logging, options.logger);
   if (new TextEncoder().encode(config.jwt.secret).length < MIN_SECRET_BYTES) {
     log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
@@ -74,6 +81,7 @@ export async function createGateway(
   const services = createPluginServices();
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
+  const statusPlugins: StatusPlugin[] = [];
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -93,6 +101,7 @@ export async function createGateway(
         providers.push({
           name: entry.name,
           scheme,
+          type: plugin.typeLabel,
           realm: entry.realm,
           filterRealm,
           provider,
@@ -110,6 +119,14 @@ export async function createGateway(
           log: pluginLog,
         });
       }
+      statusPlugins.push({
+        name: entry.name,
+        kind: entry.kind,
+        type: plugin.typeLabel,
+        scheme: entry.kind === "provider" ? (plugin.module as ProviderModule).scheme : undefined,
+        realm: entry.realm,
+        status: instance.status?.bind(instance),
+      });
     }
   } catch (error) {
     await dispose();
@@ -121,7 +138,15 @@ export async function createGateway(
     providers: providers.map((p) => p.labels),
     augmenters: augmenters.map((a) => a.labels),
   });
+  const health = new PluginHealth(metrics);
+  registerCollectedMetrics(
+    metrics,
+    services.caches,
+    statusPlugins.filter((p) => p.kind === "provider"),
+  );
+  const readiness = new Readiness();
   const pipeline = new AuthPipeline({
+    health,
     providers,
     augmenters,
     timeoutMs: config.auth.timeoutInMs,
@@ -145,8 +170,8 @@ export async function createGateway(
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
-  const storeDisabled = async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
+  const storeDisabled = async (req: Request, ctx: RouteContext) => {
+    const auth = await authenticateRequest(req, deps, ctx);
     return auth.response ??
       new Response(STORE_DISABLED, {
         status: 503,
@@ -158,11 +183,26 @@ export async function createGateway(
     { pattern: "/token", methods: { GET: storeDisabled } },
     { pattern: "/tokens", methods: { GET: storeDisabled } },
     { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
   const routerLog = log.child("routes");
   const appHandler = createRouter(routes, { metrics, log: routerLog });
   const metricsHandler = createRouter([
     { pattern: "/health", methods: { GET: healthResponse } },
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
+    {
+      pattern: "/status",
+      methods: {
+        GET: createStatusHandler({
+          version: VERSION,
+          startedAt,
+          plugins: statusPlugins,
+          health,
+          caches: services.caches,
+          readiness,
+        }),
+      },
+    },
     {
       pattern: "/metrics",
       methods: {
@@ -190,6 +230,7 @@ export async function createGateway(
     issuer,
     appHandler,
     metricsHandler,
+    readiness,
     [Symbol.asyncDispose]: dispose,
   };
 }
