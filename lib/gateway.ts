@@ -92,6 +92,10 @@ export async function createGateway(
           services.createCache(`${entry.name}/${name}`, cacheOptions),
       });
       created.push(instance);
+      pluginLog.info(`${entry.kind}s.${entry.type ?? "module"}.initialization`, "plugin created", {
+        name: entry.name,
+        realm: entry.realm,
+      });
       if (entry.kind === "provider") {
         const provider = instance as Provider;
         const scheme = (plugin.module as ProviderModule).scheme;
