@@ -89,7 +89,8 @@ const encoder = new TextEncoder();
 /** `GET /ready`: 200 or 503 with the report as JSON, never cached. */
 export async function readinessResponse(readiness: Readiness): Promise<Response> {
   const report = await readiness.evaluate();
-  return new Response(encoder.encode(JSON.stringify(report)), {
+  const body = { ready: report.ready, shutting_down: report.shuttingDown, checks: report.checks };
+  return new Response(encoder.encode(JSON.stringify(body)), {
     status: report.ready ? 200 : 503,
     headers: { "content-type": "application/json", "cache-control": "no-store" },
   });

@@ -11,7 +11,7 @@ Deno.test("/ready answers 200 on both listeners once the gateway is up", async (
     const { res, body } = await gw.request(`${base}/ready`);
     assert.equal(res.status, 200, base);
     assert.equal(res.headers.get("cache-control"), "no-store");
-    assert.deepEqual(JSON.parse(body), { ready: true, shuttingDown: false, checks: {} });
+    assert.deepEqual(JSON.parse(body), { ready: true, shutting_down: false, checks: {} });
   }
   const { res } = await gw.request(`${gw.url}/status`);
   assert.equal(res.status, 404, "/status is not on the application listener");
@@ -69,7 +69,7 @@ Deno.test("/ready answers 503 as soon as shutdown starts, while a request drains
     for (const handler of [gw.gateway.appHandler, gw.gateway.metricsHandler]) {
       const res = await handler(new Request("http://gateway/ready"));
       assert.equal(res.status, 503);
-      assert.deepEqual(await res.json(), { ready: false, shuttingDown: true, checks: {} });
+      assert.deepEqual(await res.json(), { ready: false, shutting_down: true, checks: {} });
     }
     assert.equal((await inFlight).status, 200, "the in-flight request still completes");
     await stopping;
