@@ -11,7 +11,7 @@ import { readAsciiHeader } from "./credentials.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-import type { Route, RouteHandler } from "./router.ts";
+import type { Route, RouteContext, RouteHandler } from "./router.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -80,14 +80,22 @@ export function headerSafe(value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
+/** The TCP peer address of a request, for logs (`X-Forwarded-For` is not used). */
+export function clientIp(ctx: RouteContext | undefined): string | undefined {
+  const addr = ctx?.info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : undefined;
+}
+
 /** Authenticates a request, answering 401/503 itself when that fails. */
 export async function authenticateRequest(
   req: Request,
   deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
+  ctx?: RouteContext,
 ): Promise<Authenticated> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
+    clientIp(ctx),
   );
   if (outcome.ok) return { user: outcome.user };
   return {
@@ -101,8 +109,8 @@ export async function authenticateRequest(
  */
 export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
   const { issuer, config } = deps;
-  return async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
+  return async (req: Request, ctx: RouteContext) => {
+    const auth = await authenticateRequest(req, deps, ctx);
     if (!auth.user) return auth.response;
     const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
     if (config.includeLegacyHeaders) {
@@ -145,8 +153,8 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
     {
       pattern: "/whoami",
       methods: {
-        GET: async (req: Request) => {
-          const auth = await authenticateRequest(req, deps);
+        GET: async (req: Request, ctx: RouteContext) => {
+          const auth = await authenticateRequest(req, deps, ctx);
           if (!auth.user) return auth.response;
           return new Response(userToJson(auth.user), {
             headers: { ...json, "cache-control": "no-store" },

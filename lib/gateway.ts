@@ -23,7 +23,11 @@ import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
 import { createPluginServices } from "./plugin_services.ts";
-import { createRouter, type Route, type ServeHandler } from "./router.ts";
+import { createRouter, type Route, type RouteContext, type ServeHandler } from "./router.ts";
+import { registerCollectedMetrics } from "./metrics_collected.ts";
+import { PluginHealth } from "./plugin_health.ts";
+import { Readiness, readinessResponse } from "./readiness.ts";
+import { createStatusHandler, type StatusPlugin } from "./status.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -39,8 +43,10 @@ export interface Gateway extends AsyncDisposable {
   readonly issuer: TokenIssuer;
   /** Handler of the application listener. */
   readonly appHandler: ServeHandler;
-  /** Handler of the metrics listener (`/health`, `/metrics`). */
+  /** Handler of the metrics listener (`/health`, `/ready`, `/metrics`, `/status`). */
   readonly metricsHandler: ServeHandler;
+  /** `/ready` state: register dependency checks with `readiness.add(name, check)`. */
+  readonly readiness: Readiness;
 }
 
 /** Options of {@link createGateway}. */
@@ -66,6 +72,7 @@ export async function createGateway(
   config: Config,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
+  const startedAt = Date.now();
   const log = createLogger(config.logging, options.logger);
   if (new TextEncoder().encode(config.jwt.secret).length < MIN_SECRET_BYTES) {
     log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
@@ -80,6 +87,7 @@ export async function createGateway(
   const services = createPluginServices();
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
+  const statusPlugins: StatusPlugin[] = [];
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -90,6 +98,10 @@ export async function createGateway(
           services.createCache(`${entry.name}/${name}`, cacheOptions),
       });
       created.push(instance);
+      pluginLog.info(`${entry.kind}s.${entry.type ?? "module"}.initialization`, "plugin created", {
+        name: entry.name,
+        realm: entry.realm,
+      });
       if (entry.kind === "provider") {
         const provider = instance as Provider;
         const scheme = (plugin.module as ProviderModule).scheme;
@@ -99,6 +111,7 @@ export async function createGateway(
         providers.push({
           name: entry.name,
           scheme,
+          type: plugin.typeLabel,
           realm: entry.realm,
           filterRealm,
           provider,
@@ -116,6 +129,14 @@ export async function createGateway(
           log: pluginLog,
         });
       }
+      statusPlugins.push({
+        name: entry.name,
+        kind: entry.kind,
+        type: plugin.typeLabel,
+        scheme: entry.kind === "provider" ? (plugin.module as ProviderModule).scheme : undefined,
+        realm: entry.realm,
+        status: instance.status?.bind(instance),
+      });
     }
   } catch (error) {
     await dispose();
@@ -127,7 +148,15 @@ export async function createGateway(
     providers: providers.map((p) => p.labels),
     augmenters: augmenters.map((a) => a.labels),
   });
+  const health = new PluginHealth(metrics);
+  registerCollectedMetrics(
+    metrics,
+    services.caches,
+    statusPlugins.filter((p) => p.kind === "provider"),
+  );
+  const readiness = new Readiness();
   const pipeline = new AuthPipeline({
+    health,
     providers,
     augmenters,
     timeoutMs: config.auth.timeoutInMs,
@@ -151,8 +180,8 @@ export async function createGateway(
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
-  const storeDisabled = async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
+  const storeDisabled = async (req: Request, ctx: RouteContext) => {
+    const auth = await authenticateRequest(req, deps, ctx);
     return auth.response ??
       new Response(STORE_DISABLED, {
         status: 503,
@@ -165,11 +194,26 @@ export async function createGateway(
     { pattern: "/token", methods: { GET: storeDisabled } },
     { pattern: "/tokens", methods: { GET: storeDisabled } },
     { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
   const routerLog = log.child("routes");
   const appHandler = createRouter(routes, { metrics, log: routerLog });
   const metricsHandler = createRouter([
     { pattern: "/health", methods: { GET: healthResponse } },
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
+    {
+      pattern: "/status",
+      methods: {
+        GET: createStatusHandler({
+          version: VERSION,
+          startedAt,
+          plugins: statusPlugins,
+          health,
+          caches: services.caches,
+          readiness,
+        }),
+      },
+    },
     {
       pattern: "/metrics",
       methods: {
@@ -197,6 +241,7 @@ export async function createGateway(
     issuer,
     appHandler,
     metricsHandler,
+    readiness,
     [Symbol.asyncDispose]: dispose,
   };
 }
