@@ -55,7 +55,11 @@ function kindOf(error: unknown): string {
 /** Wraps a failure as `UpstreamUnavailableError` (the password never appears in ldapts messages). */
 function unavailable(stage: string, error: unknown): UpstreamUnavailableError {
   if (error instanceof UpstreamUnavailableError) return error;
-  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  const message = error instanceof ResultCodeError
+    ? `${error.name} (result code ${error.code})`
+    : error instanceof Error
+    ? error.message.split("\n")[0]
+    : String(error);
   return new UpstreamUnavailableError(`LDAP ${stage} failed: ${message}`, kindOf(error), {
     cause: error,
   });

@@ -10,11 +10,31 @@
  */
 
 import type { Entry } from "ldapts";
-import { defineAugmenter, type PluginOptions } from "../lib/plugin.ts";
+import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from "../lib/plugin.ts";
 import { personFilter } from "./_ldap_filter.ts";
 import { type LdapOptions, loadLdapSecrets, parseLdapOptions } from "./_ldap_options.ts";
-import { LdapPool } from "./_ldap_pool.ts";
+import { LdapPool, type LdapPoolStats } from "./_ldap_pool.ts";
 import { rolesFromMemberOf } from "./_ldap_roles.ts";
+
+/** What `status()` returns (JSON, never a secret). */
+export interface LdapAugmenterStatus extends Record<string, unknown> {
+  /** The configured server. */
+  readonly uri: string;
+  /** Connections open (idle + in use), idle, callers waiting for one, and the bound. */
+  readonly pool: { open: number; idle: number; waiting: number; size: number };
+  /** Connection counters. */
+  readonly connections: LdapPoolStats;
+  /** Cached usernames and the cache settings. */
+  readonly cache: { entries: number; ttl_s: number; max_entries: number };
+  /** `augment` calls. */
+  readonly lookups: number;
+  /** LDAP searches started (cache misses that were not joined to one in flight). */
+  readonly searches: number;
+  /** Searches that failed. */
+  readonly failures: number;
+  /** The last failure, if any. */
+  readonly last_error: { message: string; at: string } | null;
+}
 
 /** The `memberOf` values of an entry as strings, whatever case the server used for the name. */
 function memberOf(entry: Entry): string[] {
@@ -23,11 +43,19 @@ function memberOf(entry: Entry): string[] {
   return [entry[key]].flat().map((v) => typeof v === "string" ? v : new TextDecoder().decode(v));
 }
 
+function aborted(signal: AbortSignal): UpstreamUnavailableError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
+  return new UpstreamUnavailableError(`LDAP lookup aborted: ${reason}`, "timeout");
+}
+
 /** Settles like `promise` unless `signal` aborts first (a joined single-flight waiter). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(aborted(signal));
+  }
   return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
+    const abort = () => reject(aborted(signal));
     signal.addEventListener("abort", abort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
   });
@@ -113,7 +141,7 @@ export default defineAugmenter<LdapOptions>({
         );
         return roles.length === 0 ? undefined : { roles: [...roles] };
       },
-      status() {
+      status(): LdapAugmenterStatus {
         return {
           uri: options.uri,
           pool: pool.state,
