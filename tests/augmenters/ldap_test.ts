@@ -174,6 +174,33 @@ systemTest(
 );
 
 systemTest(
+  "ldap augment() that joined another caller's search still honours its own signal",
+  [],
+  async () => {
+    await using silent = startSilentServer();
+    await using ldap = await createLdapAugmenter({
+      uri: `ldap://127.0.0.1:${silent.port}`,
+      search_base: "dc=example,dc=org",
+      bind_dn: "cn=gateway,dc=example,dc=org",
+      ldap_password: "pw",
+      operation_timeout_ms: 600_000,
+    });
+    const first = new AbortController();
+    const second = new AbortController();
+    const firstCall = rolesOf(ldap, "alice", first.signal).then(() => "resolved", (e) => e);
+    const secondCall = rolesOf(ldap, "alice", second.signal).then(() => "resolved", (e) => e);
+    assert.ok(await eventually(() => silent.accepted === 1), "the bind is pending on the wire");
+    second.abort(new DOMException("timed out after 1 ms", "TimeoutError"));
+    isUnavailable("timeout")(await secondCall);
+    assert.equal(ldap.status().searches, 1, "the second call had joined the first one's search");
+    assert.equal(ldap.status().pool.open, 1, "the shared search is still running");
+    first.abort(new DOMException("timed out after 2 ms", "TimeoutError"));
+    isUnavailable("timeout")(await firstCall);
+    assert.ok(await eventually(() => silent.closedByClient === 1), "the socket was closed");
+  },
+);
+
+systemTest(
   "ldap operation_timeout_ms bounds a silent server even when the signal never fires",
   [],
   async () => {
