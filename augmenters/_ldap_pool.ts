@@ -10,6 +10,7 @@
 import { isIP } from "node:net";
 import { Client, ResultCodeError } from "ldapts";
 import { UpstreamUnavailableError } from "../lib/plugin.ts";
+import { abortError, bounded, unavailable } from "./_ldap_errors.ts";
 
 /** Settings of an {@link LdapPool}. */
 export interface LdapPoolSettings {
@@ -41,58 +42,6 @@ export interface LdapPoolStats {
   reuses: number;
   /** Connections dropped because they broke, were aborted or the pool closed. */
   discards: number;
-}
-
-/** Classifies an ldapts/socket failure for the `UpstreamUnavailableError` kind. */
-function kindOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/ECONNREFUSED|refused/i.test(message)) return "refused";
-  if (/timed? ?out|timeout/i.test(message)) return "timeout";
-  if (/certificate|self.signed|TLS|SSL|handshake/i.test(message)) return "tls";
-  return error instanceof ResultCodeError ? "ldap_result" : "error";
-}
-
-/** Wraps a failure as `UpstreamUnavailableError` (the password never appears in ldapts messages). */
-function unavailable(stage: string, error: unknown): UpstreamUnavailableError {
-  if (error instanceof UpstreamUnavailableError) return error;
-  const message = error instanceof ResultCodeError
-    ? `${error.name} (result code ${error.code})`
-    : error instanceof Error
-    ? error.message.split("\n")[0]
-    : String(error);
-  return new UpstreamUnavailableError(`LDAP ${stage} failed: ${message}`, kindOf(error), {
-    cause: error,
-  });
-}
-
-function abortError(signal: AbortSignal, stage: string): UpstreamUnavailableError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
-  return new UpstreamUnavailableError(`LDAP ${stage} aborted: ${reason}`, "timeout");
-}
-
-/**
- * Settles like `promise`, or rejects as soon as `signal` aborts, calling
- * `onAbort` first (to close the socket so nothing keeps running).
- */
-function bounded<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  stage: string,
-  onAbort: () => void,
-): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    onAbort();
-    return Promise.reject(abortError(signal, stage));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(abortError(signal, stage));
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
 }
 
 /** Closes a client without waiting on or failing because of the server. */

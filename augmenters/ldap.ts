@@ -10,9 +10,11 @@
  */
 
 import type { Entry } from "ldapts";
-import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from "../lib/plugin.ts";
+import { defineAugmenter, type PluginOptions } from "../lib/plugin.ts";
+import { bounded } from "./_ldap_errors.ts";
 import { personFilter } from "./_ldap_filter.ts";
-import { type LdapOptions, loadLdapSecrets, parseLdapOptions } from "./_ldap_options.ts";
+import { type LdapOptions, parseLdapOptions } from "./_ldap_options.ts";
+import { loadLdapSecrets } from "./_ldap_secrets.ts";
 import { LdapPool, type LdapPoolStats } from "./_ldap_pool.ts";
 import { rolesFromMemberOf } from "./_ldap_roles.ts";
 
@@ -41,24 +43,6 @@ function memberOf(entry: Entry): string[] {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === "memberof");
   if (key === undefined) return [];
   return [entry[key]].flat().map((v) => typeof v === "string" ? v : new TextDecoder().decode(v));
-}
-
-function aborted(signal: AbortSignal): UpstreamUnavailableError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
-  return new UpstreamUnavailableError(`LDAP lookup aborted: ${reason}`, "timeout");
-}
-
-/** Settles like `promise` unless `signal` aborts first (a joined single-flight waiter). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(aborted(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(aborted(signal));
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
 }
 
 export default defineAugmenter<LdapOptions>({
@@ -135,9 +119,12 @@ export default defineAugmenter<LdapOptions>({
     return {
       async augment(user, ctx) {
         counts.lookups++;
-        const roles = await untilAborted(
+        // A caller that joined another one's search still stops at its own deadline.
+        const roles = await bounded(
           cache.getOrLoad(user.username, () => search(user.username, ctx.signal)),
           ctx.signal,
+          "lookup",
+          () => {},
         );
         return roles.length === 0 ? undefined : { roles: [...roles] };
       },
