@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import ecmwfApi from "../../providers/ecmwf_api.ts";
 import { OptionsError } from "../../lib/plugin.ts";
 import { startGateway } from "../support/gateway.ts";
+import { freePort } from "../support/system.ts";
 import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
 import {
   faults,
@@ -170,4 +171,16 @@ Deno.test("ecmwf-api parseOptions names a missing or non-http uri and bad cache 
   }
   const parsed = ecmwfApi.parseOptions!({ uri: "https://x/v1", negative_cache_ttl_s: 600 });
   assert.deepEqual(parsed.cache, { ttlMs: 60_000, negativeTtlMs: 60_000, maxEntries: 10_000 });
+});
+
+Deno.test("ecmwf-api: a refused connection is 503 and the key appears in no log line", async () => {
+  const port = freePort();
+  await using gw = await startGateway(bearerConfig(`  - type: ecmwf-api
+    name: api
+    realm: ecmwf
+    uri: http://127.0.0.1:${port}/v1`));
+  const result = await authenticateBearer(gw, "SECRET-API-KEY-7f3a");
+  assert.equal(result.status, 503);
+  assert.ok(gw.logs.some((line) => line.includes("upstream unreachable")));
+  assert.deepEqual(gw.logs.filter((line) => line.includes("SECRET-API-KEY-7f3a")), []);
 });
