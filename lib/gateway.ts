@@ -6,7 +6,7 @@
  * @module
  */
 
-import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts";
+import { appRoutes, healthResponse } from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
@@ -18,6 +18,13 @@ import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plu
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
 import { createPluginServices } from "./plugin_services.ts";
 import { createRouter, type Route, type ServeHandler } from "./router.ts";
+import {
+  instrumentTokenService,
+  openTokenService,
+  tokenProviderSlot,
+} from "./store/token_setup.ts";
+import type { TokenService } from "./store/token_service.ts";
+import { tokenRoutes } from "./token_routes.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -42,9 +49,6 @@ export interface GatewayOptions {
   /** Logger options (tests capture lines with `sink`). */
   readonly logger?: LoggerOptions;
 }
-
-const encoder = new TextEncoder();
-const STORE_DISABLED = encoder.encode(`{"error":"Token store is disabled"}`);
 
 /** Imports and checks every plugin without creating them (used by `check-config`). */
 export function checkPlugins(
@@ -74,6 +78,7 @@ export async function createGateway(
   const services = createPluginServices();
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
+  let tokens: TokenService | undefined;
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -111,6 +116,12 @@ export async function createGateway(
         });
       }
     }
+    tokens = await openTokenService(config, log);
+    if (tokens) {
+      const slot = tokenProviderSlot(tokens, log);
+      created.push(slot.provider);
+      providers.push(slot);
+    }
   } catch (error) {
     await dispose();
     throw error;
@@ -121,6 +132,7 @@ export async function createGateway(
     providers: providers.map((p) => p.labels),
     augmenters: augmenters.map((a) => a.labels),
   });
+  if (tokens) instrumentTokenService(tokens, metrics);
   const pipeline = new AuthPipeline({
     providers,
     augmenters,
@@ -145,19 +157,9 @@ export async function createGateway(
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
-  const storeDisabled = async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
-    return auth.response ??
-      new Response(STORE_DISABLED, {
-        status: 503,
-        headers: { "content-type": "application/json" },
-      });
-  };
   const routes: Route[] = [
     ...appRoutes(deps),
-    { pattern: "/token", methods: { GET: storeDisabled } },
-    { pattern: "/tokens", methods: { GET: storeDisabled } },
-    { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+    ...tokenRoutes({ config, pipeline, challenge, tokens }),
   ];
   const routerLog = log.child("routes");
   const appHandler = createRouter(routes, { metrics, log: routerLog });
