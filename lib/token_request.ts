@@ -52,6 +52,10 @@ export function isCrossSite(headers: Headers): boolean {
   return host !== headers.get("host")?.toLowerCase() && host !== forwarded;
 }
 
+function problem(status: number, error: string): RequestProblem {
+  return { problem: true, status, error };
+}
+
 /** True when `value` is a {@link RequestProblem}. */
 export function isProblem(value: unknown): value is RequestProblem {
   return typeof value === "object" && value !== null && (value as RequestProblem).problem === true;
@@ -60,21 +64,17 @@ export function isProblem(value: unknown): value is RequestProblem {
 function parseTtl(value: unknown, store: StoreConfig): number | RequestProblem {
   const text = typeof value === "number" ? String(value) : value;
   if (typeof text !== "string" || !SECONDS.test(text)) {
-    return {
-      problem: true,
-      status: 400,
-      error: "expires_in must be a positive whole number of seconds",
-    };
+    return problem(400, "expires_in must be a positive whole number of seconds");
   }
   return Math.min(Number(text), store.maxTtl);
 }
 
 function parseName(value: unknown): string | RequestProblem {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH) {
-    return { problem: true, status: 400, error: `name must be 1 to ${MAX_NAME_LENGTH} characters` };
+    return problem(400, `name must be 1 to ${MAX_NAME_LENGTH} characters`);
   }
   if (CONTROL.test(value)) {
-    return { problem: true, status: 400, error: "name must not contain control characters" };
+    return problem(400, "name must not contain control characters");
   }
   return value;
 }
@@ -100,31 +100,25 @@ async function readCapped(
 }
 
 async function readJsonBody(req: Request): Promise<Record<string, unknown> | RequestProblem> {
-  const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") {
-    await req.body?.cancel();
-    return { problem: true, status: 415, error: "the request body must be application/json" };
-  }
   const bytes = await readCapped(req.body);
   if (bytes === undefined) {
-    return {
-      problem: true,
-      status: 413,
-      error: `the request body must be at most ${MAX_BODY_BYTES} bytes`,
-    };
+    return problem(413, `the request body must be at most ${MAX_BODY_BYTES} bytes`);
   }
+  if (bytes.length === 0) return {};
+  const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") return problem(415, "the request body must be application/json");
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    return { problem: true, status: 400, error: "the request body is not valid JSON" };
+    return problem(400, "the request body is not valid JSON");
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { problem: true, status: 400, error: "the request body must be a JSON object" };
+    return problem(400, "the request body must be a JSON object");
   }
   const unknown = Object.keys(parsed).filter((k) => k !== "name" && k !== "expires_in");
   if (unknown.length > 0) {
-    return { problem: true, status: 400, error: "only the keys name and expires_in are accepted" };
+    return problem(400, "only the keys name and expires_in are accepted");
   }
   return parsed as Record<string, unknown>;
 }
@@ -139,19 +133,15 @@ export async function readCreateParams(
   for (const key of ["expires_in", "name"]) {
     const values = query.getAll(key);
     if (values.length > 1) {
-      return { problem: true, status: 400, error: `${key} must be given at most once` };
+      return problem(400, `${key} must be given at most once`);
     }
     if (values.length === 1) fields[key] = values[0];
   }
-  if (req.body !== null && req.headers.get("content-length") !== "0") {
-    const body = await readJsonBody(req);
-    if (isProblem(body)) return body;
-    for (const [key, value] of Object.entries(body)) {
-      if (key in fields) {
-        return { problem: true, status: 400, error: `${key} given both in the query and the body` };
-      }
-      fields[key] = value;
-    }
+  const body = await readJsonBody(req);
+  if (isProblem(body)) return body;
+  for (const [key, value] of Object.entries(body)) {
+    if (key in fields) return problem(400, `${key} given both in the query and the body`);
+    fields[key] = value;
   }
   const ttl = fields.expires_in === undefined
     ? store.defaultTtl

@@ -89,6 +89,10 @@ Deno.test("POST /tokens takes name and expires_in; max_ttl caps; GET /tokens nev
       tokens: [],
     });
     const first = await create(gw);
+    const bare = await gw.request("/tokens?name=bare", { method: "POST", headers: ALICE });
+    assert.equal(bare.res.status, 200, "POST without a body (curl -X POST)");
+    const bareId = JSON.parse(bare.body).id;
+    assert.equal(await status(gw, `/token/${bareId}`, { method: "DELETE", headers: ALICE }), 204);
     const { res, body } = await gw.request("/tokens", {
       method: "POST",
       headers: { ...ALICE, "content-type": "application/json" },
