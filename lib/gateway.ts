@@ -6,10 +6,11 @@
  * @module
  */
 
-import { appRoutes, healthResponse } from "./app_routes.ts";
+import { appRoutes, authenticateHandler, healthResponse } from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
+import { extAuthzRoutes } from "./ext_authz_routes.ts";
 import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
@@ -159,6 +160,7 @@ export async function createGateway(
   };
   const routes: Route[] = [
     ...appRoutes(deps),
+    ...extAuthzRoutes(authenticateHandler(deps)),
     ...tokenRoutes({ config, pipeline, challenge, tokens }),
   ];
   const routerLog = log.child("routes");
