@@ -6,12 +6,7 @@
  * @module
  */
 
-import {
-  appRoutes,
-  authenticateHandler,
-  authenticateRequest,
-  healthResponse,
-} from "./app_routes.ts";
+import { appRoutes, authenticateHandler, healthResponse } from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
@@ -23,11 +18,18 @@ import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
 import { createPluginServices } from "./plugin_services.ts";
-import { createRouter, type Route, type RouteContext, type ServeHandler } from "./router.ts";
+import { createRouter, type Route, type ServeHandler } from "./router.ts";
 import { registerCollectedMetrics } from "./metrics_collected.ts";
 import { PluginHealth } from "./plugin_health.ts";
 import { Readiness, readinessResponse } from "./readiness.ts";
 import { createStatusHandler, type StatusPlugin } from "./status.ts";
+import {
+  instrumentTokenService,
+  openTokenService,
+  tokenProviderSlot,
+} from "./store/token_setup.ts";
+import type { TokenService } from "./store/token_service.ts";
+import { tokenRoutes } from "./token_routes.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -54,9 +56,6 @@ export interface GatewayOptions {
   /** Logger options (tests capture lines with `sink`). */
   readonly logger?: LoggerOptions;
 }
-
-const encoder = new TextEncoder();
-const STORE_DISABLED = encoder.encode(`{"error":"Token store is disabled"}`);
 
 /** Imports and checks every plugin without creating them (used by `check-config`). */
 export function checkPlugins(
@@ -88,6 +87,7 @@ export async function createGateway(
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
   const statusPlugins: StatusPlugin[] = [];
+  let tokens: TokenService | undefined;
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -138,6 +138,12 @@ export async function createGateway(
         status: instance.status?.bind(instance),
       });
     }
+    tokens = await openTokenService(config, log);
+    if (tokens) {
+      const slot = tokenProviderSlot(tokens, log);
+      created.push(slot.provider);
+      providers.push(slot);
+    }
   } catch (error) {
     await dispose();
     throw error;
@@ -155,6 +161,11 @@ export async function createGateway(
     statusPlugins.filter((p) => p.kind === "provider"),
   );
   const readiness = new Readiness();
+  if (tokens) instrumentTokenService(tokens, metrics);
+  if (tokens) {
+    const service = tokens;
+    readiness.add("token-store", () => service.ping().then(() => true));
+  }
   const pipeline = new AuthPipeline({
     health,
     providers,
@@ -180,20 +191,10 @@ export async function createGateway(
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
-  const storeDisabled = async (req: Request, ctx: RouteContext) => {
-    const auth = await authenticateRequest(req, deps, ctx);
-    return auth.response ??
-      new Response(STORE_DISABLED, {
-        status: 503,
-        headers: { "content-type": "application/json" },
-      });
-  };
   const routes: Route[] = [
     ...appRoutes(deps),
     ...extAuthzRoutes(authenticateHandler(deps)),
-    { pattern: "/token", methods: { GET: storeDisabled } },
-    { pattern: "/tokens", methods: { GET: storeDisabled } },
-    { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+    ...tokenRoutes({ config, pipeline, challenge, tokens }),
     { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
   const routerLog = log.child("routes");
