@@ -191,7 +191,8 @@ function algorithmOf(config: Config, entry: JwtKeyConfig, key: KeyObject): JwtAl
 
 /** The public members of `key` as a JWK (nothing private can slip through). */
 function publicJwk(key: KeyObject): JWK {
-  const full = createPublicKey(key).export({ format: "jwk" }) as Record<string, string>;
+  const pub = key.type === "public" ? key : createPublicKey(key);
+  const full = pub.export({ format: "jwk" }) as Record<string, string>;
   const out: Record<string, string> = {};
   for (const member of PUBLIC_MEMBERS) if (full[member] !== undefined) out[member] = full[member];
   return out as JWK;
