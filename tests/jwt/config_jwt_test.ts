@@ -123,3 +123,37 @@ Deno.test("loadJwtKeys() refuses bad PEM, a wrong key type and unreadable source
     { A: ED.privatePem },
   );
 });
+
+Deno.test("main.ts --check-config loads the signing keys and names a bad one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aot-jwt-main-" });
+  try {
+    await Deno.writeTextFile(`${dir}/rsa.pem`, RSA.privatePem);
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      jwtConfig(
+        "  exp: 60\n  algorithm: EdDSA\n  keys:\n    - private_key_file: rsa.pem\n",
+        "providers: []\n",
+      ),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-env",
+        "--allow-read",
+        new URL("../../main.ts", import.meta.url).pathname,
+        "--check-config",
+        `${dir}/config.yaml`,
+      ],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1);
+    assert.match(
+      stderr,
+      /^Error loading configuration: \S+config\.yaml:11:\d+ jwt\.keys\[0\]: is a key for RS256, but jwt\.algorithm is EdDSA/,
+    );
+    assert.ok(!stderr.includes("-----BEGIN"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
