@@ -11,7 +11,7 @@ import { readAsciiHeader } from "./credentials.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-import type { Route, RouteContext } from "./router.ts";
+import type { Route, RouteHandler } from "./router.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -95,9 +95,28 @@ export async function authenticateRequest(
   };
 }
 
+/**
+ * The `/authenticate` handler (spec 3.4): 200 with `Authorization: Bearer
+ * <jwt>` (and the legacy `X-Auth-*` headers when configured), or 401/503.
+ */
+export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
+  const { issuer, config } = deps;
+  return async (req: Request) => {
+    const auth = await authenticateRequest(req, deps);
+    if (!auth.user) return auth.response;
+    const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
+    if (config.includeLegacyHeaders) {
+      headers.set("x-auth-username", headerSafe(auth.user.username));
+      headers.set("x-auth-realm", headerSafe(auth.user.realm));
+      headers.set("x-auth-roles", headerSafe(auth.user.roles.join(",")));
+    }
+    return new Response(AUTHENTICATED_BODY, { headers });
+  };
+}
+
 /** The routes of the application listener. */
 export function appRoutes(deps: AppRouteDeps): Route[] {
-  const { assets, issuer, listings, config } = deps;
+  const { assets, listings } = deps;
   const json = { "content-type": "application/json" };
   return [
     {
@@ -122,22 +141,7 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
       },
     },
     { pattern: "/health", methods: { GET: healthResponse } },
-    {
-      pattern: "/authenticate",
-      methods: {
-        GET: async (req: Request, _ctx: RouteContext) => {
-          const auth = await authenticateRequest(req, deps);
-          if (!auth.user) return auth.response;
-          const headers = new Headers({ authorization: `Bearer ${await issuer.issue(auth.user)}` });
-          if (config.includeLegacyHeaders) {
-            headers.set("x-auth-username", headerSafe(auth.user.username));
-            headers.set("x-auth-realm", headerSafe(auth.user.realm));
-            headers.set("x-auth-roles", headerSafe(auth.user.roles.join(",")));
-          }
-          return new Response(AUTHENTICATED_BODY, { headers });
-        },
-      },
-    },
+    { pattern: "/authenticate", methods: { GET: authenticateHandler(deps) } },
     {
       pattern: "/whoami",
       methods: {

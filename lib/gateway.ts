@@ -6,10 +6,16 @@
  * @module
  */
 
-import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts";
+import {
+  appRoutes,
+  authenticateHandler,
+  authenticateRequest,
+  healthResponse,
+} from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
+import { extAuthzRoutes } from "./ext_authz_routes.ts";
 import { jwksRoute } from "./jwks.ts";
 import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt_issuer.ts";
 import { loadJwtKeys } from "./jwt_keys.ts";
@@ -157,6 +163,7 @@ export async function createGateway(
   const routes: Route[] = [
     ...appRoutes(deps),
     jwksRoute(jwtKeys.published, config.jwt.exp),
+    ...extAuthzRoutes(authenticateHandler(deps)),
     { pattern: "/token", methods: { GET: storeDisabled } },
     { pattern: "/tokens", methods: { GET: storeDisabled } },
     { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
