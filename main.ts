@@ -2,8 +2,8 @@
  * Auth-O-Tron entrypoint.
  *
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
- * - `main.ts --check-config [path]`: validate a config file and its plugins
- *   without serving (no network access), exit 0 or 1.
+ * - `main.ts --check-config [path]`: validate a config file, its plugins and
+ *   its JWT signing keys without serving (no network access), exit 0 or 1.
  * - `main.ts [--default-config path]`: load `AOT_CONFIG_PATH` (else the
  *   `--default-config` path, else `./config.yaml`) and serve until SIGTERM/SIGINT,
  *   then drain and exit 0. The `start` task passes `config.example.yaml`.
@@ -14,6 +14,7 @@
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config.ts";
 import { GatewayError } from "./lib/errors.ts";
 import { checkPlugins, createGateway } from "./lib/gateway.ts";
+import { loadJwtKeys } from "./lib/jwt_keys.ts";
 import { type RunningGateway, serveGateway } from "./lib/server.ts";
 
 const encoder = new TextEncoder();
@@ -49,6 +50,7 @@ async function main(args: string[]): Promise<void> {
   );
   if (checkIndex >= 0) {
     await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
+    await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }

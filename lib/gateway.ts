@@ -11,7 +11,9 @@ import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
 import { extAuthzRoutes } from "./ext_authz_routes.ts";
-import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
+import { jwksRoute } from "./jwks.ts";
+import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt_issuer.ts";
+import { loadJwtKeys } from "./jwt_keys.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.ts";
@@ -55,6 +57,8 @@ export interface Gateway extends AsyncDisposable {
 export interface GatewayOptions {
   /** Logger options (tests capture lines with `sink`). */
   readonly logger?: LoggerOptions;
+  /** Environment for `jwt.keys[].private_key_env` (default: the process environment). */
+  readonly env?: Record<string, string>;
 }
 
 /** Imports and checks every plugin without creating them (used by `check-config`). */
@@ -73,11 +77,8 @@ export async function createGateway(
 ): Promise<Gateway> {
   const startedAt = Date.now();
   const log = createLogger(config.logging, options.logger);
-  if (new TextEncoder().encode(config.jwt.secret).length < MIN_SECRET_BYTES) {
-    log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
-      min_bytes: MIN_SECRET_BYTES,
-    });
-  }
+  warnAboutJwt(config.jwt, log);
+  const jwtKeys = await loadJwtKeys(config, options.env);
   const checked = await checkPlugins(config);
   const created: (Provider | Augmenter)[] = [];
   const dispose = async () => {
@@ -175,7 +176,7 @@ export async function createGateway(
     metrics,
     log: log.child("auth"),
   });
-  const issuer = await createHs256Issuer(config.jwt);
+  const issuer = createTokenIssuer(config.jwt, jwtKeys.signer);
   const challenge = buildChallenge(
     providers.map((p) => ({ scheme: p.scheme, realm: p.filterRealm })),
   );
@@ -193,6 +194,7 @@ export async function createGateway(
   };
   const routes: Route[] = [
     ...appRoutes(deps),
+    jwksRoute(jwtKeys.published, config.jwt.exp),
     ...extAuthzRoutes(authenticateHandler(deps)),
     ...tokenRoutes({ config, pipeline, challenge, tokens }),
     { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },

@@ -46,7 +46,10 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   await Deno.writeTextFile(path, yaml);
   const config = await loadConfig(path, options.env ?? {});
   const logs: string[] = [];
-  const gateway = await createGateway(config, { logger: { sink: (line) => logs.push(line) } });
+  const gateway = await createGateway(config, {
+    env: options.env ?? {},
+    logger: { sink: (line) => logs.push(line) },
+  });
   const running = serveGateway(gateway);
   const url = `http://127.0.0.1:${running.appAddr.port}`;
   const metricsUrl = running.metricsAddr && `http://127.0.0.1:${running.metricsAddr.port}`;
