@@ -2,10 +2,11 @@
  * Auth-O-Tron entrypoint.
  *
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
- * - `main.ts --check-config [path]`: validate a config file and its plugins
- *   without serving (no network access), exit 0 or 1.
- * - `main.ts`: load `AOT_CONFIG_PATH` (default `./config.yaml`) and serve until
- *   SIGTERM/SIGINT, then drain and exit 0.
+ * - `main.ts --check-config [path]`: validate a config file, its plugins and
+ *   its JWT signing keys without serving (no network access), exit 0 or 1.
+ * - `main.ts [--default-config path]`: load `AOT_CONFIG_PATH` (else the
+ *   `--default-config` path, else `./config.yaml`) and serve until SIGTERM/SIGINT,
+ *   then drain and exit 0. The `start` task passes `config.example.yaml`.
  *
  * @module
  */
@@ -13,7 +14,8 @@
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config.ts";
 import { GatewayError } from "./lib/errors.ts";
 import { checkPlugins, createGateway } from "./lib/gateway.ts";
-import { serveGateway } from "./lib/server.ts";
+import { loadJwtKeys } from "./lib/jwt_keys.ts";
+import { type RunningGateway, serveGateway } from "./lib/server.ts";
 
 const encoder = new TextEncoder();
 
@@ -36,21 +38,36 @@ async function main(args: string[]): Promise<void> {
   }
   const checkIndex = args.indexOf("--check-config");
   const env = Deno.env.toObject();
+  const defaultIndex = args.indexOf("--default-config");
+  const fallback = defaultIndex >= 0 ? args[defaultIndex + 1] : undefined;
   const path = checkIndex >= 0 && args[checkIndex + 1] !== undefined
     ? args[checkIndex + 1]!
-    : configPathFromEnv(env);
+    : env.AOT_CONFIG_PATH || fallback === undefined
+    ? configPathFromEnv(env)
+    : fallback;
   const config = await loadConfig(path, env).catch((e: unknown) =>
     fail("Error loading configuration", e)
   );
   if (checkIndex >= 0) {
     await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
+    await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }
   const gateway = await createGateway(config).catch((e) =>
     fail(e instanceof GatewayError ? "Error loading configuration" : "Error starting", e)
   );
-  let running;
+  // Signal handlers go in before the listeners bind, so a SIGTERM that arrives
+  // right after "listening" is logged still drains instead of killing the process.
+  let running: RunningGateway | undefined;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    (running?.shutdown() ?? gateway[Symbol.asyncDispose]()).then(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
   try {
     running = serveGateway(gateway);
   } catch (error) {
@@ -58,11 +75,6 @@ async function main(args: string[]): Promise<void> {
     await gateway[Symbol.asyncDispose]();
     fail("Error starting", error);
   }
-  const stop = () => {
-    running.shutdown().then(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
   await running.finished;
 }
 

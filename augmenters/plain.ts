@@ -35,9 +35,16 @@ export default defineAugmenter<PlainAugmenterOptions>({
       { augmenter: context.name },
     );
     return {
-      augment(user) {
+      augment(user, ctx) {
         const added: string[] = [];
         for (const [role, users] of roles) if (users.has(user.username)) added.push(role);
+        if (added.length > 0) {
+          ctx.log.info("augmenters.plain.roles_added", "plain augmenter added roles", {
+            username: user.username,
+            roles: added.join(","),
+            roles_count: added.length,
+          });
+        }
         return { roles: added };
       },
     };

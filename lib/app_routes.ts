@@ -12,7 +12,7 @@ import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { Authenticator, ResponseReuse } from "./decision_cache.ts";
 import type { AuthOutcome } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-import type { Route } from "./router.ts";
+import type { Route, RouteContext, RouteHandler } from "./router.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -91,14 +91,22 @@ export function headerSafe(value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
+/** The TCP peer address of a request, for logs (`X-Forwarded-For` is not used). */
+export function clientIp(ctx: RouteContext | undefined): string | undefined {
+  const addr = ctx?.info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : undefined;
+}
+
 /** Authenticates a request, answering 401/503 itself when that fails. */
 export async function authenticateRequest(
   req: Request,
   deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
+  ctx?: RouteContext,
 ): Promise<Authenticated> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
+    clientIp(ctx),
   );
   if (outcome.ok) return { user: outcome.user };
   return {
@@ -106,13 +114,14 @@ export async function authenticateRequest(
   };
 }
 
-/** The routes of the application listener. */
-export function appRoutes(deps: AppRouteDeps): Route[] {
-  const { assets, issuer, listings, config } = deps;
-  const json = { "content-type": "application/json" };
-  // `/authenticate` when no cached response applies.
-  const authenticate = async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
+/**
+ * The `/authenticate` handler (spec 3.4): 200 with `Authorization: Bearer
+ * <jwt>` (and the legacy `X-Auth-*` headers when configured), or 401/503.
+ */
+export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
+  const { issuer, config } = deps;
+  const authenticate = async (req: Request, ctx: RouteContext) => {
+    const auth = await authenticateRequest(req, deps, ctx);
     if (!auth.user) return auth.response;
     const user = auth.user;
     const token = await issuer.issue(user);
@@ -127,6 +136,18 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
     };
     return deps.responses?.respond(user, token, build) ?? build();
   };
+  // A cached decision is answered synchronously (no promise turn in Deno.serve).
+  return (req: Request, ctx: RouteContext) =>
+    deps.responses?.cachedResponse(
+      readAsciiHeader(req.headers, "authorization"),
+      readAsciiHeader(req.headers, "x-auth-realm"),
+    ) ?? authenticate(req, ctx);
+}
+
+/** The routes of the application listener. */
+export function appRoutes(deps: AppRouteDeps): Route[] {
+  const { assets, listings } = deps;
+  const json = { "content-type": "application/json" };
   return [
     {
       pattern: "/",
@@ -150,21 +171,12 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
       },
     },
     { pattern: "/health", methods: { GET: healthResponse } },
-    {
-      pattern: "/authenticate",
-      methods: {
-        GET: (req: Request) =>
-          deps.responses?.cachedResponse(
-            readAsciiHeader(req.headers, "authorization"),
-            readAsciiHeader(req.headers, "x-auth-realm"),
-          ) ?? authenticate(req),
-      },
-    },
+    { pattern: "/authenticate", methods: { GET: authenticateHandler(deps) } },
     {
       pattern: "/whoami",
       methods: {
-        GET: async (req: Request) => {
-          const auth = await authenticateRequest(req, deps);
+        GET: async (req: Request, ctx: RouteContext) => {
+          const auth = await authenticateRequest(req, deps, ctx);
           if (!auth.user) return auth.response;
           return new Response(userToJson(auth.user), {
             headers: { ...json, "cache-control": "no-store" },

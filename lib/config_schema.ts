@@ -115,12 +115,37 @@ const SCHEMA: Schema = {
         { minimum: 0, maximum: 60_000, default: 1000 },
       ),
     }),
-    JWTConfig: object("Issued JWT settings.", {
+    JWTConfig: object("Issued JWT settings (docs/backends.md).", {
       iss: str("Issuer claim."),
-      exp: int("Lifetime in seconds."),
-      secret: str("HS256 signing secret.", { minLength: 1 }),
-      aud: { type: ["string", "null"], description: "Accepted and unused." },
-    }, ["iss", "exp", "secret"]),
+      exp: int("Lifetime in seconds (a warning above 3600)."),
+      secret: str("HS256 signing secret; required when algorithm is HS256.", { minLength: 1 }),
+      algorithm: {
+        enum: ["HS256", "ES256", "EdDSA", "RS256"],
+        default: "HS256",
+        description: "Signing algorithm; EdDSA is the fastest asymmetric choice.",
+      },
+      keys: list(ref("JWTKey"), "Asymmetric keys: one active signer, the rest only published."),
+      aud: {
+        type: ["string", "array", "null"],
+        items: { type: "string", minLength: 1 },
+        description: "The aud claim (a string or a list); omitted when not set.",
+      },
+      include_jti: { type: "boolean", default: false, description: "Adds a random jti." },
+      include_nbf: { type: "boolean", default: false, description: "Adds nbf equal to iat." },
+    }, ["iss", "exp"]),
+    JWTKey: object("A signing or published key (exactly one private_key*/public_key* key).", {
+      kid: str("Key id; default: the RFC 7638 thumbprint.", { minLength: 1, maxLength: 128 }),
+      private_key: str("PEM (PKCS#8) or JWK JSON text."),
+      private_key_file: str("File holding PEM (PKCS#8) or JWK JSON; relative to this file."),
+      private_key_env: str("Environment variable holding PEM (PKCS#8) or JWK JSON."),
+      public_key: str("PEM (SPKI) or public JWK JSON: published only, never signs."),
+      public_key_file: str("File holding a public PEM or JWK: published only."),
+      active: { type: "boolean", description: "Signs new tokens (exactly one key)." },
+      not_after: {
+        type: ["string", "integer"],
+        description: "Stop publishing after this ISO 8601 date-time or epoch second.",
+      },
+    }),
     LoggingConfig: object("Logging.", {
       level: str("trace, debug, info, warn or error (case-insensitive)."),
       format: str("json, or anything else for the console format."),

@@ -1,6 +1,6 @@
 /**
  * Readers for the config sections shared by v1 and v2 (spec 2.2, 2.4):
- * `auth`, `jwt`, `logging`, `store` and `services`.
+ * `auth`, `logging`, `store` and `services` (`jwt` lives in `config_jwt.ts`).
  *
  * @module
  */
@@ -39,7 +39,6 @@ const MAX_TIMER = 2 ** 31 - 1;
 const readTimeout = readInteger(0, MAX_TIMER);
 const readTtl = readInteger(1, MAX_TIMER);
 const readDecisionTtl = readInteger(0, 60_000);
-const readAnyInteger = readInteger();
 const readStatus: Read<401 | 503> = (ctx, value, path) =>
   value === 401 || value === 503
     ? value
@@ -81,17 +80,8 @@ export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {
   };
 };
 
-/** Reads the `jwt` section (`aud` is optional and unused). */
-export const readJwt: Read<Config["jwt"]> = (ctx, value, path) => {
-  const table = readTable(ctx, value, path);
-  const aud = optionalField(ctx, table, [...path, "aud"], readString);
-  return {
-    iss: field(ctx, table, [...path, "iss"], readString),
-    exp: field(ctx, table, [...path, "exp"], readAnyInteger),
-    secret: field(ctx, table, [...path, "secret"], readNonEmptyString),
-    ...(aud === undefined ? {} : { aud }),
-  };
-};
+/** Reads the `jwt` section (moved to its own module with the signing options). */
+export { readJwt } from "./config_jwt.ts";
 
 /** Reads `logging`: level trimmed and lower-cased; any format but `json` is `console`. */
 export const readLogging: Read<Config["logging"]> = (ctx, value, path) => {

@@ -61,6 +61,33 @@ export interface StoreConfig {
   readonly maxTtl: number;
 }
 
+/** Algorithms the gateway signs its downstream tokens with. */
+export type JwtAlgorithm = "HS256" | "ES256" | "EdDSA" | "RS256";
+
+/** Where a `jwt.keys[]` entry's key comes from (the key name used in the file). */
+export type JwtKeySource =
+  | "private_key"
+  | "private_key_file"
+  | "private_key_env"
+  | "public_key"
+  | "public_key_file";
+
+/** One `jwt.keys[]` entry; the key itself is read and imported at startup. */
+export interface JwtKeyConfig {
+  /** Key path of the entry, e.g. `["jwt", "keys", 0]`. */
+  readonly path: readonly (string | number)[];
+  /** The `kid`, when configured (default: the RFC 7638 thumbprint). */
+  readonly kid?: string;
+  /** Which source key was given. */
+  readonly source: JwtKeySource;
+  /** Its value: PEM or JWK text, a file path, or a variable name. */
+  readonly value: string;
+  /** Whether this key signs (exactly one does for ES256, EdDSA and RS256). */
+  readonly active: boolean;
+  /** Epoch seconds after which the key is no longer published. */
+  readonly notAfter?: number;
+}
+
 /** The whole resolved configuration (always in v2 shape). */
 export interface Config {
   /** The file it was read from, as given. */
@@ -86,12 +113,22 @@ export interface Config {
     /** How long a successful decision (and its issued JWT) is reused (`auth.decision_cache_ttl_ms`, default 1000, 0 = off). */
     readonly decisionCacheTtlMs: number;
   };
-  /** Issued-JWT settings. */
+  /** Issued-JWT settings (read by `lib/config_jwt.ts`). */
   readonly jwt: {
     readonly iss: string;
     readonly exp: number;
-    readonly secret: string;
-    readonly aud?: string;
+    /** The HS256 secret; required when `algorithm` is HS256. */
+    readonly secret?: string;
+    /** The `aud` claim, only when configured (a string or a list). */
+    readonly aud?: string | readonly string[];
+    /** Signing algorithm (`jwt.algorithm`, default HS256). */
+    readonly algorithm: JwtAlgorithm;
+    /** Asymmetric keys: one active signer, the others published only. */
+    readonly keys: readonly JwtKeyConfig[];
+    /** Adds a random `jti` claim. */
+    readonly includeJti: boolean;
+    /** Adds `nbf` equal to `iat`. */
+    readonly includeNbf: boolean;
   };
   /** Adds `X-Auth-*` headers to a successful `/authenticate`. */
   readonly includeLegacyHeaders: boolean;

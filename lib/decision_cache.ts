@@ -139,7 +139,8 @@ export class DecisionCache implements ResponseReuse {
   wrapAuthenticator(inner: Authenticator): Authenticator {
     if (!this.enabled) return inner;
     return {
-      authenticate: (authorization, realm) => this.#authenticate(inner, authorization, realm),
+      authenticate: (authorization, realm, clientIp) =>
+        this.#authenticate(inner, authorization, realm, clientIp),
     };
   }
 
@@ -147,6 +148,8 @@ export class DecisionCache implements ResponseReuse {
   wrapIssuer(inner: TokenIssuer): TokenIssuer {
     if (!this.enabled || !this.#options.reuseTokens) return inner;
     return {
+      alg: inner.alg,
+      kid: inner.kid,
       issue: (user, now) => {
         const decision = now === undefined ? this.#byUser.get(user) : undefined;
         if (decision === undefined) return inner.issue(user, now);
@@ -225,8 +228,9 @@ export class DecisionCache implements ResponseReuse {
     inner: Authenticator,
     authorization: string | undefined,
     realm: string | undefined,
+    clientIp: string | undefined,
   ): Promise<AuthOutcome> {
-    if (authorization === undefined) return inner.authenticate(authorization, realm);
+    if (authorization === undefined) return inner.authenticate(authorization, realm, clientIp);
     const started = performance.now();
     const key = this.#keyOf(authorization, realm);
     const hit = this.#lookup(key);
@@ -237,7 +241,7 @@ export class DecisionCache implements ResponseReuse {
     }
     this.stats.misses++;
     const generation = this.#generation;
-    const outcome = await inner.authenticate(authorization, realm);
+    const outcome = await inner.authenticate(authorization, realm, clientIp);
     if (outcome.ok && outcome.degraded !== true && generation === this.#generation) {
       this.#store(key, outcome);
     }

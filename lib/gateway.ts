@@ -6,12 +6,15 @@
  * @module
  */
 
-import { appRoutes, authenticateRequest, healthResponse } from "./app_routes.ts";
+import { appRoutes, authenticateHandler, healthResponse } from "./app_routes.ts";
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
 import { DecisionCache } from "./decision_cache.ts";
-import { createHs256Issuer, MIN_SECRET_BYTES, type TokenIssuer } from "./jwt_issuer.ts";
+import { extAuthzRoutes } from "./ext_authz_routes.ts";
+import { jwksRoute } from "./jwks.ts";
+import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt_issuer.ts";
+import { loadJwtKeys } from "./jwt_keys.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.ts";
@@ -19,6 +22,17 @@ import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plu
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
 import { createPluginServices } from "./plugin_services.ts";
 import { createRouter, type Route, type ServeHandler } from "./router.ts";
+import { registerCollectedMetrics } from "./metrics_collected.ts";
+import { PluginHealth } from "./plugin_health.ts";
+import { Readiness, readinessResponse } from "./readiness.ts";
+import { createStatusHandler, type StatusPlugin } from "./status.ts";
+import {
+  instrumentTokenService,
+  openTokenService,
+  tokenProviderSlot,
+} from "./store/token_setup.ts";
+import type { TokenService } from "./store/token_service.ts";
+import { tokenRoutes } from "./token_routes.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -36,18 +50,19 @@ export interface Gateway extends AsyncDisposable {
   readonly decisions: DecisionCache;
   /** Handler of the application listener. */
   readonly appHandler: ServeHandler;
-  /** Handler of the metrics listener (`/health`, `/metrics`). */
+  /** Handler of the metrics listener (`/health`, `/ready`, `/metrics`, `/status`). */
   readonly metricsHandler: ServeHandler;
+  /** `/ready` state: register dependency checks with `readiness.add(name, check)`. */
+  readonly readiness: Readiness;
 }
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   /** Logger options (tests capture lines with `sink`). */
   readonly logger?: LoggerOptions;
+  /** Environment for `jwt.keys[].private_key_env` (default: the process environment). */
+  readonly env?: Record<string, string>;
 }
-
-const encoder = new TextEncoder();
-const STORE_DISABLED = encoder.encode(`{"error":"Token store is disabled"}`);
 
 /** Imports and checks every plugin without creating them (used by `check-config`). */
 export function checkPlugins(
@@ -63,12 +78,10 @@ export async function createGateway(
   config: Config,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
+  const startedAt = Date.now();
   const log = createLogger(config.logging, options.logger);
-  if (new TextEncoder().encode(config.jwt.secret).length < MIN_SECRET_BYTES) {
-    log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
-      min_bytes: MIN_SECRET_BYTES,
-    });
-  }
+  warnAboutJwt(config.jwt, log);
+  const jwtKeys = await loadJwtKeys(config, options.env);
   const checked = await checkPlugins(config);
   const created: (Provider | Augmenter)[] = [];
   const dispose = async () => {
@@ -77,6 +90,8 @@ export async function createGateway(
   const services = createPluginServices();
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
+  const statusPlugins: StatusPlugin[] = [];
+  let tokens: TokenService | undefined;
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -87,6 +102,10 @@ export async function createGateway(
           services.createCache(`${entry.name}/${name}`, cacheOptions),
       });
       created.push(instance);
+      pluginLog.info(`${entry.kind}s.${entry.type ?? "module"}.initialization`, "plugin created", {
+        name: entry.name,
+        realm: entry.realm,
+      });
       if (entry.kind === "provider") {
         const provider = instance as Provider;
         const scheme = (plugin.module as ProviderModule).scheme;
@@ -96,6 +115,7 @@ export async function createGateway(
         providers.push({
           name: entry.name,
           scheme,
+          type: plugin.typeLabel,
           realm: entry.realm,
           filterRealm,
           provider,
@@ -113,6 +133,20 @@ export async function createGateway(
           log: pluginLog,
         });
       }
+      statusPlugins.push({
+        name: entry.name,
+        kind: entry.kind,
+        type: plugin.typeLabel,
+        scheme: entry.kind === "provider" ? (plugin.module as ProviderModule).scheme : undefined,
+        realm: entry.realm,
+        status: instance.status?.bind(instance),
+      });
+    }
+    tokens = await openTokenService(config, log);
+    if (tokens) {
+      const slot = tokenProviderSlot(tokens, log);
+      created.push(slot.provider);
+      providers.push(slot);
     }
   } catch (error) {
     await dispose();
@@ -125,7 +159,20 @@ export async function createGateway(
     augmenters: augmenters.map((a) => a.labels),
   });
   const authLog = log.child("auth");
+  const health = new PluginHealth(metrics);
+  registerCollectedMetrics(
+    metrics,
+    services.caches,
+    statusPlugins.filter((p) => p.kind === "provider"),
+  );
+  const readiness = new Readiness();
+  if (tokens) instrumentTokenService(tokens, metrics);
+  if (tokens) {
+    const service = tokens;
+    readiness.add("token-store", () => service.ping().then(() => true));
+  }
   const pipeline = new AuthPipeline({
+    health,
     providers,
     augmenters,
     timeoutMs: config.auth.timeoutInMs,
@@ -133,11 +180,11 @@ export async function createGateway(
     metrics,
     log: authLog,
   });
-  const issuer = await createHs256Issuer(config.jwt);
+  const issuer = createTokenIssuer(config.jwt, jwtKeys.signer);
   const decisions = new DecisionCache({
     ttlMs: config.auth.decisionCacheTtlMs,
     // A token with a jti must be unique: sign each one (the decision is still reused).
-    reuseTokens: (config.jwt as { includeJti?: boolean }).includeJti !== true,
+    reuseTokens: !config.jwt.includeJti,
     metrics,
     log: authLog,
   });
@@ -157,24 +204,37 @@ export async function createGateway(
     assets: await loadAssets(),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
-  const storeDisabled = async (req: Request) => {
-    const auth = await authenticateRequest(req, deps);
-    return auth.response ??
-      new Response(STORE_DISABLED, {
-        status: 503,
-        headers: { "content-type": "application/json" },
-      });
-  };
   const routes: Route[] = [
     ...appRoutes(deps),
-    { pattern: "/token", methods: { GET: storeDisabled } },
-    { pattern: "/tokens", methods: { GET: storeDisabled } },
-    { pattern: "/token/{token}", methods: { DELETE: storeDisabled } },
+    jwksRoute(jwtKeys.published, config.jwt.exp),
+    ...extAuthzRoutes(authenticateHandler(deps)),
+    ...tokenRoutes({
+      config,
+      pipeline,
+      challenge,
+      tokens,
+      onDeleted: (owner) => decisions.invalidateUser(owner.username, owner.realm),
+    }),
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
   const routerLog = log.child("routes");
   const appHandler = createRouter(routes, { metrics, log: routerLog });
   const metricsHandler = createRouter([
     { pattern: "/health", methods: { GET: healthResponse } },
+    { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
+    {
+      pattern: "/status",
+      methods: {
+        GET: createStatusHandler({
+          version: VERSION,
+          startedAt,
+          plugins: statusPlugins,
+          health,
+          caches: services.caches,
+          readiness,
+        }),
+      },
+    },
     {
       pattern: "/metrics",
       methods: {
@@ -203,6 +263,7 @@ export async function createGateway(
     decisions,
     appHandler,
     metricsHandler,
+    readiness,
     [Symbol.asyncDispose]: dispose,
   };
 }

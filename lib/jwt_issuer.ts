@@ -1,23 +1,33 @@
 /**
  * Issues the short-lived JWT the gateway hands to backends (spec 7): HS256
- * over `jwt.secret`, claims in the original's order, `exp` capped by an `exp`
- * attribute. The key is imported once, never per request.
+ * over `jwt.secret` by default, or ES256/EdDSA/RS256 with the active
+ * `jwt.keys[]` entry; claims in the original's order, `exp` capped by an
+ * `exp` attribute, then the optional `aud`, `nbf` and `jti`. Every token
+ * carries a `kid`. The key is imported once (lib/jwt_keys.ts), never per request.
  *
  * @module
  */
 
 import { SignJWT } from "jose";
-import type { Config } from "./config_types.ts";
+import type { Config, JwtAlgorithm } from "./config_types.ts";
+import type { SigningKey } from "./jwt_keys.ts";
+import type { Logger } from "./log.ts";
 import type { ResolvedUser } from "./plugin.ts";
 
 /** Signs tokens for users. */
 export interface TokenIssuer {
+  /** The JWS algorithm. */
+  readonly alg: JwtAlgorithm;
+  /** The `kid` header of every token. */
+  readonly kid: string;
   /** Returns a compact JWT for `user`, valid from `now` (epoch seconds). */
   issue(user: ResolvedUser, now?: number): Promise<string>;
 }
 
 /** Secrets shorter than this get a startup warning. */
 export const MIN_SECRET_BYTES = 32;
+/** Lifetimes (`jwt.exp`, seconds) above this get a startup warning. */
+export const MAX_QUIET_LIFETIME = 3600;
 
 const INTEGER = /^[+-]?\d+$/;
 
@@ -33,13 +43,13 @@ export function expiryFor(user: ResolvedUser, now: number, lifetime: number): nu
   return Number.isSafeInteger(value) ? Math.min(exp, value) : exp;
 }
 
-/** The claims of spec 7.2, in order. */
+/** The claims of spec 7.2, in order, then `aud`, `nbf` and `jti` when configured. */
 export function claimsFor(
   user: ResolvedUser,
   jwt: Config["jwt"],
   now: number,
 ): Record<string, unknown> {
-  return {
+  const claims: Record<string, unknown> = {
     sub: `${user.realm}-${user.username}`,
     iss: jwt.iss,
     exp: expiryFor(user, now, jwt.exp),
@@ -50,22 +60,37 @@ export function claimsFor(
     realm: user.realm,
     attributes: user.attributes,
   };
+  if (jwt.aud !== undefined) claims.aud = jwt.aud;
+  if (jwt.includeNbf) claims.nbf = now;
+  if (jwt.includeJti) claims.jti = crypto.randomUUID();
+  return claims;
 }
 
-/** Creates the HS256 issuer; the key is imported here, once. */
-export async function createHs256Issuer(jwt: Config["jwt"]): Promise<TokenIssuer> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(jwt.secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+/** Creates the issuer around an imported signing key. */
+export function createTokenIssuer(jwt: Config["jwt"], signer: SigningKey): TokenIssuer {
+  const header = { typ: "JWT", alg: signer.alg, kid: signer.kid };
   return {
+    alg: signer.alg,
+    kid: signer.kid,
     issue(user, now = Math.floor(Date.now() / 1000)) {
-      return new SignJWT(claimsFor(user, jwt, now))
-        .setProtectedHeader({ typ: "JWT", alg: "HS256" })
-        .sign(key);
+      return new SignJWT(claimsFor(user, jwt, now)).setProtectedHeader(header).sign(signer.key);
     },
   };
+}
+
+/** Logs the startup warnings about `jwt`: a weak HS256 secret, a long lifetime. */
+export function warnAboutJwt(jwt: Config["jwt"], log: Logger): void {
+  const secretBytes = new TextEncoder().encode(jwt.secret ?? "").length;
+  if (jwt.algorithm === "HS256" && secretBytes < MIN_SECRET_BYTES) {
+    log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
+      min_bytes: MIN_SECRET_BYTES,
+    });
+  }
+  if (jwt.exp > MAX_QUIET_LIFETIME) {
+    log.warn(
+      "startup.jwt.long_lifetime",
+      "jwt.exp is longer than one hour; downstream tokens should be short-lived",
+      { exp: jwt.exp, max_recommended: MAX_QUIET_LIFETIME },
+    );
+  }
 }

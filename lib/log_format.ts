@@ -48,15 +48,25 @@ export function getJsonFormatter(resource: LogResource): TextFormatter {
   };
   return (record) => {
     const severity = SEVERITY[record.level];
-    return JSON.stringify({
+    return escapeLineSeparators(JSON.stringify({
       timestamp: new Date(record.timestamp).toISOString(),
       severityText: severity.text,
       severityNumber: severity.number,
       body: bodyOf(record),
       resource: res,
       attributes: record.properties,
-    });
+    }));
   };
+}
+
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * `JSON.stringify` leaves U+2028/U+2029 raw (valid JSON, but a line break for
+ * many log viewers); escape them so one event stays one line everywhere.
+ */
+function escapeLineSeparators(json: string): string {
+  return json.replace(LINE_SEPARATORS, (c) => c === "\u2028" ? "\\u2028" : "\\u2029");
 }
 
 // \p{Cc}: C0 controls (CR, LF, ESC, …), DEL and C1 controls.

@@ -56,6 +56,15 @@ export function buildAttributes(
   return out;
 }
 
+/**
+ * Converts any value to plain JSON data, with the values of sensitive keys
+ * (at any depth) and URL passwords replaced by `[REDACTED]`; used for plugin
+ * `status()` output too.
+ */
+export function redactValue(value: unknown): unknown {
+  return toLogValue(value, 0);
+}
+
 /** Converts any value to JSON-safe data, redacting nested sensitive keys. */
 function toLogValue(value: unknown, depth: number): unknown {
   switch (typeof value) {

@@ -18,6 +18,8 @@ import {
   type UserPatch,
 } from "./plugin.ts";
 import { runBounded } from "./bounded_call.ts";
+import { type PluginHealth, scrubCredential } from "./plugin_health.ts";
+import { SPAN_ATTRIBUTES as A, startSpan } from "./tracing.ts";
 import { applyPatch, resolveUser } from "./user.ts";
 
 /** A live provider with everything the host knows about its entry. */
@@ -26,6 +28,8 @@ export interface ProviderSlot {
   readonly name: string;
   /** The scheme it handles. */
   readonly scheme: Scheme;
+  /** Config type (or module label), for traces and `/status`. */
+  readonly type?: string;
   /** The entry's realm: the default realm of the users it returns. */
   readonly realm: string;
   /** The realm for `X-Auth-Realm` filtering and challenges; `undefined` for none (token store). */
@@ -86,6 +90,8 @@ export interface PipelineOptions {
   readonly metrics: GatewayMetrics;
   /** The `auth` logger. */
   readonly log: Logger;
+  /** Remembers plugin failures for `/status` and counts upstream failures. */
+  readonly health?: PluginHealth;
 }
 
 type RaceResult =
@@ -109,9 +115,31 @@ export class AuthPipeline {
 
   /**
    * Authenticates one request from its `Authorization` and `X-Auth-Realm`
-   * values (both already read with `readAsciiHeader`).
+   * values (both already read with `readAsciiHeader`), inside an
+   * `authenticate` span. `clientIp` is only logged.
    */
-  async authenticate(
+  authenticate(
+    authorization: string | undefined,
+    realmHeader: string | undefined,
+    clientIp?: string,
+  ): Promise<AuthOutcome> {
+    const { log } = this.#options;
+    if (log.enabled("debug")) {
+      log.debug("auth.request.started", "authentication started", {
+        client_ip: clientIp ?? "unknown",
+        realm_filter: realmHeader ?? "none",
+      });
+    }
+    const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
+    return span.run(() => this.#authenticate(authorization, realmHeader)).then((outcome) => {
+      if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
+      else span.set({ [A.outcome]: outcome.reason });
+      span.end();
+      return outcome;
+    });
+  }
+
+  async #authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
   ): Promise<AuthOutcome> {
@@ -203,7 +231,7 @@ export class AuthPipeline {
     credential: string,
     realmHint: string | undefined,
   ): Promise<RaceResult> {
-    const { timeoutMs, metrics } = this.#options;
+    const { timeoutMs, metrics, health } = this.#options;
     // With one provider there is no race to cancel: no controller, no abort event.
     const winner = slots.length > 1 ? new AbortController() : undefined;
     let pending = slots.length;
@@ -212,17 +240,32 @@ export class AuthPipeline {
     return new Promise<RaceResult>((resolve) => {
       for (const slot of slots) {
         const started = performance.now();
+        const span = startSpan(`provider ${slot.name}`, {
+          [A.providerName]: slot.name,
+          [A.providerType]: slot.type ?? "unknown",
+          [A.providerScheme]: slot.scheme,
+          [A.providerRealm]: slot.filterRealm ?? "unknown",
+        });
         runBounded(
           timeoutMs,
           winner?.signal,
-          (signal) => slot.provider.authenticate(credential, { signal, log: slot.log, realmHint }),
+          (signal) =>
+            span.run(() =>
+              slot.provider.authenticate(credential, { signal, log: slot.log, realmHint })
+            ),
         ).then((outcome) => {
-          if (winner?.signal.aborted) return; // lost the race: no metrics, as the original
+          if (winner?.signal.aborted) { // lost the race: no metrics, as the original
+            span.set({ [A.outcome]: "cancelled" });
+            span.end();
+            return;
+          }
           const seconds = (performance.now() - started) / 1000;
           if (outcome.kind === "value" && outcome.value !== undefined) {
             try {
               const user = resolveUser(outcome.value, slot.realm);
               metrics.recordProviderAttempt(slot.labels, "success", seconds);
+              span.set({ [A.outcome]: "success" });
+              span.end();
               if (slot.log.enabled("debug")) {
                 slot.log.debug("auth.provider.success", "provider accepted the credential", {
                   provider: slot.name,
@@ -232,14 +275,20 @@ export class AuthPipeline {
               resolve({ user, provider: slot.name });
               return;
             } catch (error) {
-              lastError = describe(error);
+              lastError = scrubCredential(describe(error), slot.scheme, credential);
               slot.log.error("auth.provider.invalid_user", lastError, { provider: slot.name });
               metrics.recordProviderAttempt(slot.labels, "error", seconds);
+              health?.providerFailed(slot.name, "error", lastError);
+              span.set({ [A.outcome]: "error" });
+              span.fail("invalid user");
             }
           } else if (outcome.kind === "timeout") {
             unavailable = true;
             lastError = `timed out after ${timeoutMs} ms`;
             metrics.recordProviderAttempt(slot.labels, "timeout");
+            health?.providerFailed(slot.name, "timeout", lastError, "timeout");
+            span.set({ [A.outcome]: "timeout", [A.upstreamKind]: "timeout" });
+            span.fail("timeout");
             if (slot.log.enabled("debug")) {
               slot.log.debug("auth.provider.timeout", "provider timed out", {
                 provider: slot.name,
@@ -249,8 +298,23 @@ export class AuthPipeline {
           } else {
             metrics.recordProviderAttempt(slot.labels, "error", seconds);
             if (outcome.kind === "error") {
-              unavailable ||= outcome.error instanceof UpstreamUnavailableError;
-              lastError = describe(outcome.error);
+              const upstream = outcome.error instanceof UpstreamUnavailableError
+                ? outcome.error
+                : undefined;
+              unavailable ||= upstream !== undefined;
+              lastError = scrubCredential(describe(outcome.error), slot.scheme, credential);
+              health?.providerFailed(
+                slot.name,
+                upstream ? "upstream_unavailable" : "error",
+                lastError,
+                upstream?.kind,
+              );
+              span.set(
+                upstream
+                  ? { [A.outcome]: "upstream_unavailable", [A.upstreamKind]: upstream.kind }
+                  : { [A.outcome]: "error" },
+              );
+              span.fail(upstream ? "upstream unavailable" : "provider error");
               if (slot.log.enabled("debug")) {
                 slot.log.debug("auth.provider.failed", "provider failed", {
                   provider: slot.name,
@@ -259,8 +323,10 @@ export class AuthPipeline {
               }
             } else {
               lastError = "rejected";
+              span.set({ [A.outcome]: "rejected" });
             }
           }
+          span.end();
           if (--pending === 0) resolve({ unavailable, lastError });
         });
       }
@@ -309,22 +375,33 @@ export class AuthPipeline {
     slot: AugmenterSlot,
     user: ResolvedUser,
   ): Promise<UserPatch | undefined | typeof FAILED | typeof SKIPPED> {
-    const { augmenterTimeoutMs, metrics } = this.#options;
+    const { augmenterTimeoutMs, metrics, health } = this.#options;
     const started = performance.now();
+    const span = startSpan(`augmenter ${slot.name}`, {
+      [A.augmenterName]: slot.name,
+      [A.augmenterType]: slot.labels.type,
+      [A.augmenterRealm]: slot.realm,
+    });
     const outcome = await runBounded(
       augmenterTimeoutMs,
       undefined,
-      (signal) => slot.augmenter.augment(user, { signal, log: slot.log }),
+      (signal) => span.run(() => slot.augmenter.augment(user, { signal, log: slot.log })),
     );
     const seconds = (performance.now() - started) / 1000;
     if (outcome.kind === "value") {
       metrics.recordAugmenter(slot.labels, user.realm, "success", seconds);
+      span.set({ [A.outcome]: "success" });
+      span.end();
       return outcome.value;
     }
     metrics.recordAugmenter(slot.labels, user.realm, "error", seconds);
     const error = outcome.kind === "error"
       ? describe(outcome.error)
       : `timed out after ${augmenterTimeoutMs} ms`;
+    health?.augmenterFailed(slot.name, outcome.kind === "timeout" ? "timeout" : "error", error);
+    span.set({ [A.outcome]: outcome.kind === "timeout" ? "timeout" : "error" });
+    span.fail(outcome.kind === "timeout" ? "timeout" : "augmenter error");
+    span.end();
     slot.log.throttled(
       "warn",
       `augmenter.failed.${user.realm}.${slot.name}`,

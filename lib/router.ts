@@ -1,6 +1,7 @@
 /**
  * A small router with the original's semantics (spec 3.1): exact paths plus
- * one-segment `{param}` patterns, 404 with an empty body, 405 with `Allow`,
+ * one-segment `{param}` patterns (and a trailing `{rest...}` that takes the
+ * rest of the path, undecoded), 404 with an empty body, 405 with `Allow`,
  * `HEAD` served by the `GET` handler without a body, query strings ignored,
  * no trailing-slash redirect. It records the HTTP request metrics with the
  * matched route pattern (or `unmatched`), never the raw path.
@@ -24,7 +25,7 @@ export type RouteHandler = (req: Request, ctx: RouteContext) => Response | Promi
 
 /** A route: a pattern and a handler per method. */
 export interface Route {
-  /** `/exact` or `/prefix/{name}` (one segment). */
+  /** `/exact`, `/prefix/{name}` (one segment) or `/prefix/{name...}` (rest of the path, raw). */
   readonly pattern: string;
   /** Method → handler. */
   readonly methods: Readonly<Partial<Record<string, RouteHandler>>>;
@@ -44,6 +45,8 @@ interface CompiledRoute {
   readonly allow: string;
   readonly regex?: RegExp;
   readonly names: readonly string[];
+  /** The last name is a `{rest...}` parameter: its value is not percent-decoded. */
+  readonly rest: boolean;
 }
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -64,16 +67,20 @@ function compile(route: Route): CompiledRoute {
   const methods = Object.keys(route.methods);
   if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
   const allow = methods.join(",");
-  if (!route.pattern.includes("{")) return { route, allow, names: [] };
+  if (!route.pattern.includes("{")) return { route, allow, names: [], rest: false };
   const names: string[] = [];
-  const source = route.pattern.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(
+  const rest = /\{(\w+)\.\.\.\}$/.exec(route.pattern);
+  const head = rest ? route.pattern.slice(0, rest.index) : route.pattern;
+  const source = head.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(
     /\{(\w+)\}/g,
     (_, name: string) => {
       names.push(name);
       return "([^/]+)";
     },
   );
-  return { route, allow, names, regex: new RegExp(`^${source}$`) };
+  if (rest) names.push(rest[1]!);
+  const tail = rest ? "(.*)" : "";
+  return { route, allow, names, rest: rest !== null, regex: new RegExp(`^${source}${tail}$`) };
 }
 
 /** Options of {@link createRouter}. */
@@ -105,7 +112,10 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       if (!m) continue;
       const params: Record<string, string> = {};
       try {
-        compiled.names.forEach((name, i) => params[name] = decodeURIComponent(m[i + 1]!));
+        compiled.names.forEach((name, i) => {
+          const raw = compiled.rest && i === compiled.names.length - 1;
+          params[name] = raw ? m[i + 1]! : decodeURIComponent(m[i + 1]!);
+        });
       } catch {
         return undefined; // malformed percent-encoding: no such route
       }

@@ -94,6 +94,7 @@ export function serveGateway(gateway: Gateway): RunningGateway {
     finished: Promise.all([app.finished, metrics?.finished]).then(() => {}),
     shutdown() {
       stopping ??= (async () => {
+        gateway.readiness.startShutdown(); // /ready answers 503 while requests drain
         log.info("shutdown.started", "draining in-flight requests");
         await Promise.all([app.shutdown(), metrics?.shutdown()]);
         await gateway[Symbol.asyncDispose]();

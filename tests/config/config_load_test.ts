@@ -33,7 +33,15 @@ Deno.test("loadConfig() minimal v2 gets the defaults (checklist 6, 18)", async (
   assert.deepEqual(config.providers, []);
   assert.deepEqual(config.services, []);
   assert.equal(config.includeLegacyHeaders, false);
-  assert.deepEqual(config.jwt, { iss: "my-iss", exp: 3600, secret: "s3cr3t" });
+  assert.deepEqual(config.jwt, {
+    iss: "my-iss",
+    exp: 3600,
+    secret: "s3cr3t",
+    algorithm: "HS256",
+    keys: [],
+    includeJti: false,
+    includeNbf: false,
+  });
   assert.deepEqual(config.logging, {
     level: "info",
     format: "json",
@@ -66,6 +74,10 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     exp: -5,
     secret: "a-long-enough-secret-for-hs256-signing",
     aud: "unused",
+    algorithm: "HS256",
+    keys: [],
+    includeJti: false,
+    includeNbf: false,
   });
   assert.equal(config.includeLegacyHeaders, true);
   assert.deepEqual(config.logging, {

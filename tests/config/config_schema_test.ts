@@ -55,7 +55,8 @@ Deno.test("configJsonSchema() required keys match spec 2.2 and 2.3", () => {
   assert.deepEqual((d.ConfigV2.properties as Schema).version, { const: "2.0.0" });
   assert.deepEqual((d.ConfigV1.properties as Schema).version, { const: "1.0.0" });
   assert.deepEqual(d.ServerConfig.required, ["port"]);
-  assert.deepEqual(d.JWTConfig.required, ["iss", "exp", "secret"]);
+  // `secret` is required by the reader only when jwt.algorithm is HS256 (the default).
+  assert.deepEqual(d.JWTConfig.required, ["iss", "exp"]);
   assert.deepEqual(d.LoggingConfig.required, ["level", "format"]);
   assert.deepEqual(d.StoreConfig.required, ["enabled"]);
 });

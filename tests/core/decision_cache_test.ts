@@ -35,6 +35,8 @@ function issuer(
   clock: () => number = Date.now,
 ): TokenIssuer & { calls: number } {
   const inner = {
+    alg: "HS256" as const,
+    kid: "k1",
     calls: 0,
     issue(u: ResolvedUser) {
       inner.calls++;
@@ -234,6 +236,8 @@ Deno.test("DecisionCache() concurrent hits share one signature; a failed signatu
   const auth = decisions.wrapAuthenticator(counting());
   let calls = 0;
   const flaky: TokenIssuer = {
+    alg: "HS256",
+    kid: "k1",
     issue() {
       calls++;
       return calls === 1 ? Promise.reject(new Error("signing failed")) : issuer().issue(user("a"));

@@ -110,3 +110,31 @@ Deno.test("config: auth.decision_cache_ttl_ms accepts 0 to 60000 only", async ()
     );
   }
 });
+
+Deno.test("decision cache: deleting a store token stops it at once, even while cached", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aot-decision-" });
+  try {
+    await using gw = await startGateway(
+      testConfig(PLAIN, { store: `{ enabled: true, path: "${dir}/tokens.kv" }` }),
+    );
+    const basic = basicAuth("alice:alice-pw");
+    const created = await gw.request("/tokens", {
+      method: "POST",
+      headers: { authorization: basic },
+    });
+    assert.equal(created.res.status, 200);
+    const token = (JSON.parse(created.body) as { token: string }).token;
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await authenticate(gw, `Bearer ${token}`)).status, 200);
+    }
+    assert.ok(gw.gateway.decisions.stats.hits >= 2, "the token's decision was cached");
+    const deleted = await gw.request(`/token/${token}`, {
+      method: "DELETE",
+      headers: { authorization: basic },
+    });
+    assert.equal(deleted.res.status, 204);
+    assert.equal((await authenticate(gw, `Bearer ${token}`)).status, 401);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

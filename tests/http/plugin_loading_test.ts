@@ -69,12 +69,12 @@ Deno.test("plugin loader: a bad option names the full key path and line", async 
     realm: r
     users:
       - username: x
-        password: 42
+        password: { nested: hunter2-value }
 `);
   assert.equal(error.code, "ERR_PLUGIN_OPTIONS");
   assert.match(error.message, /providers\[1\]\.users\[0\]\.password: .*expected a string/);
   assert.equal(error.position.line, 15);
-  assert.ok(!error.message.includes("42"), "the bad secret value is not echoed");
+  assert.ok(!error.message.includes("hunter2-value"), "the bad secret value is not echoed");
 });
 
 Deno.test("plugin loader: create() failures and bad instances refuse startup", async () => {

@@ -77,3 +77,26 @@ Deno.test("main.ts drains and exits 0 on SIGTERM", async () => {
   await child.stderr.cancel();
   assert.equal(status.code, 0);
 });
+
+Deno.test("main.ts --default-config applies only when AOT_CONFIG_PATH is unset", async () => {
+  const good = await writeConfig(BASE);
+  const bad = await writeConfig("version: 7");
+  const withDefault = await deno(["--check-config-dry"], {}).output(); // unknown flags are ignored
+  assert.equal(withDefault.code, 1, "no config at ./config.yaml and no default");
+  const usesDefault = deno(["--default-config", bad], {});
+  const out = await usesDefault.output();
+  assert.match(new TextDecoder().decode(out.stderr), /version/);
+  const envWins = deno(["--default-config", bad], { AOT_CONFIG_PATH: good }).spawn();
+  const reader = envWins.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("startup.server.listening")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  assert.ok(seen.includes("startup.server.listening"), "the env path was served");
+  envWins.kill("SIGTERM");
+  while (!(await reader.read()).done) { /* drain */ }
+  await envWins.stderr.cancel();
+  assert.equal((await envWins.status).code, 0);
+});

@@ -46,7 +46,10 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   await Deno.writeTextFile(path, yaml);
   const config = await loadConfig(path, options.env ?? {});
   const logs: string[] = [];
-  const gateway = await createGateway(config, { logger: { sink: (line) => logs.push(line) } });
+  const gateway = await createGateway(config, {
+    env: options.env ?? {},
+    logger: { sink: (line) => logs.push(line) },
+  });
   const running = serveGateway(gateway);
   const url = `http://127.0.0.1:${running.appAddr.port}`;
   const metricsUrl = running.metricsAddr && `http://127.0.0.1:${running.metricsAddr.port}`;
@@ -69,11 +72,14 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
 }
 
 /** A v2 config with both listeners on port 0 and the given extra YAML appended. */
-export function testConfig(extra: string, overrides: { logging?: string } = {}): string {
+export function testConfig(
+  extra: string,
+  overrides: { logging?: string; store?: string } = {},
+): string {
   return `version: "2.0.0"
 server: { host: 127.0.0.1, port: 0 }
 metrics: { enabled: true, port: 0 }
-store: { enabled: false }
+store: ${overrides.store ?? "{ enabled: false }"}
 services: []
 jwt: { iss: authotron-test, exp: 3600, secret: test-secret-that-is-long-enough-32b }
 logging: ${overrides.logging ?? "{ level: debug, format: json }"}

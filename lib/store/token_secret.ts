@@ -1,0 +1,40 @@
+/**
+ * Opaque token secrets: 256 random bits with a fixed `aot_` prefix (so secret
+ * scanners can spot a leaked one), stored only as a SHA-256 hash.
+ *
+ * @module
+ */
+
+/** The prefix of every token this gateway issues. */
+export const TOKEN_PREFIX = "aot_";
+/** Random bytes per token (256 bits). */
+const SECRET_BYTES = 32;
+/** Characters of the token shown by `GET /tokens` to tell tokens apart (prefix + 8). */
+const DISPLAY_LENGTH = TOKEN_PREFIX.length + 8;
+const TOKEN_SHAPE = /^aot_[A-Za-z0-9_-]{43}$/;
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+/** A fresh token: `aot_` followed by 43 base64url characters (256 bits from `crypto.getRandomValues`). */
+export function generateToken(): string {
+  return TOKEN_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+}
+
+/** True when `value` has the exact shape of a token this gateway issues. */
+export function isTokenShaped(value: string): boolean {
+  return TOKEN_SHAPE.test(value);
+}
+
+/** The SHA-256 of the token's UTF-8 bytes, as lower-case hex: the only form ever stored. */
+export async function hashToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The non-secret part shown in listings, e.g. `aot_Xq3v9LbA`. */
+export function displayPrefix(token: string): string {
+  return token.slice(0, DISPLAY_LENGTH);
+}

@@ -1,0 +1,84 @@
+/**
+ * `efas-api` provider (spec 5.5): a Bearer EFAS token is checked with
+ * `GET <uri>?token=<token>` (URL-encoded and appended to any query the URI
+ * already has). A 2xx JSON object with a string `username` accepts it:
+ * roles as given (a list of strings, default none), attribute `email` when it
+ * is a string, realm = the entry's realm. As in the original, the provider
+ * answers to `X-Auth-Realm: efas` and shows `realm="efas"` in challenges
+ * (`filterRealm`). A 2xx without `username` or with mistyped fields, and any
+ * 4xx, reject; timeouts, 5xx, 429, redirects and unparsable bodies are
+ * upstream failures.
+ *
+ * Options: `uri`; `cache_ttl_s` (60), `negative_cache_ttl_s` (10),
+ * `cache_max_entries` (10 000).
+ *
+ * @module
+ */
+
+import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
+import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_remote_options.ts";
+import { createVerdictCache } from "./_verdict_cache.ts";
+import { jsonObject } from "./_upstream_json.ts";
+
+/** Options of the `efas-api` provider. */
+export interface EfasApiOptions {
+  /** The EFAS token-check URL (`?token=` is appended). */
+  readonly uri: string;
+  /** Verdict cache lifetimes. */
+  readonly cache: CacheLifetimes;
+}
+
+/** The realm the original hard-codes for filtering, challenges and metrics. */
+export const EFAS_FILTER_REALM = "efas";
+
+/** The original's success TTL. */
+const CACHE_TTL_S = 60;
+
+/** Maps an EFAS answer to a user; `null` when it does not fit the schema. */
+function toUser(body: Record<string, unknown>): User | null {
+  const { username, roles = [], email = null } = body;
+  if (typeof username !== "string" || username === "") return null;
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) return null;
+  if (email !== null && typeof email !== "string") return null;
+  return {
+    username,
+    roles: [...roles],
+    attributes: typeof email === "string" ? { email } : {},
+  };
+}
+
+export default defineProvider<EfasApiOptions>({
+  scheme: "Bearer",
+  parseOptions(options: PluginOptions): EfasApiOptions {
+    return {
+      uri: requireHttpUrl(options, "uri"),
+      cache: cacheLifetimes(options, "cache_ttl_s", CACHE_TTL_S),
+    };
+  },
+  create({ uri, cache }, context) {
+    const verdicts = createVerdictCache<User>(context, "token-check", cache);
+    return {
+      filterRealm: EFAS_FILTER_REALM,
+      async authenticate(credential, { signal, log }) {
+        const user = await verdicts.lookup(credential, signal, async (shared) => {
+          const res = await context.http.request(uri, {
+            query: { token: credential },
+            signal: shared,
+          });
+          if (res.status >= 400) {
+            log.debug("providers.efas_api.rejected", "EFAS refused the token", {
+              status: res.status,
+            });
+            return null;
+          }
+          const found = toUser(jsonObject(res));
+          if (found === null) {
+            log.warn("providers.efas_api.bad_user", "EFAS answered without a valid username/roles");
+          }
+          return found;
+        });
+        return user ?? undefined;
+      },
+    };
+  },
+});

@@ -1,0 +1,49 @@
+/**
+ * The gateway every ingress test puts behind its proxy: a Basic provider
+ * (realm `demo`), a Bearer API-key provider from examples/plugins (realm
+ * `robots`) and a Bearer provider whose identity service is down (realm
+ * `partners`), so one config shows 200, 401 and 503.
+ *
+ * @module
+ */
+
+import { startGateway, testConfig, type TestGateway } from "../support/gateway.ts";
+
+const STATIC_KEYS = new URL("../../examples/plugins/static_api_keys.ts", import.meta.url).href;
+const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
+
+/** `jwt.secret` of {@link testConfig}: what backends verify the gateway's JWT with. */
+export const JWT_SECRET = "test-secret-that-is-long-enough-32b";
+/** `jwt.iss` of {@link testConfig}. */
+export const JWT_ISSUER = "authotron-test";
+/** The API key the `robots` provider accepts (as user `ci-robot`). */
+export const ROBOT_KEY = "robot-key-0123456789abcdef";
+/** The gateway's `WWW-Authenticate` for this config. */
+export const CHALLENGE = 'Basic realm="demo", Bearer realm="robots", Bearer realm="partners"';
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Serves the ingress test gateway on 127.0.0.1. */
+export async function startIngressGateway(): Promise<TestGateway> {
+  return await startGateway(testConfig(`
+auth: { timeout_in_ms: 3000 }
+providers:
+  - type: plain
+    name: people
+    realm: demo
+    users:
+      - { username: alice, password: alice-password, roles: [user] }
+  - module: ${STATIC_KEYS}
+    name: robots
+    realm: robots
+    keys:
+      - { sha256: "${await sha256Hex(ROBOT_KEY)}", username: ci-robot, roles: [deployer] }
+  - module: ${TEST_BEARER}
+    name: partner-idp
+    realm: partners
+    mode: unavailable
+`));
+}

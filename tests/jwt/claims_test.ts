@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { basicAuth, startGateway } from "../support/gateway.ts";
+import { jwtConfig, PLAIN_PROVIDER } from "./keys.ts";
+
+const SECRET = "test-secret-that-is-long-enough-32b";
+const ORIGINAL_CLAIMS = [
+  "sub",
+  "iss",
+  "exp",
+  "iat",
+  "roles",
+  "username",
+  "scopes",
+  "realm",
+  "attributes",
+];
+
+async function issue(url: string): Promise<string> {
+  const res = await fetch(`${url}/authenticate`, {
+    headers: { authorization: basicAuth("adam:admin") },
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  return res.headers.get("authorization")!.slice("Bearer ".length);
+}
+
+/**
+ * `decode_jwt` of authotron-client (spec 7.3): HS256 only, 5 s leeway, `exp`
+ * required, `aud`/`iss` unchecked, `username`/`realm` required, roles as a
+ * set plus `default`, non-string attributes rendered as compact JSON.
+ */
+async function clientDecode(token: string, secret: string) {
+  const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
+    algorithms: ["HS256"],
+    clockTolerance: 5,
+    requiredClaims: ["exp"],
+  });
+  if (typeof payload.username !== "string" || typeof payload.realm !== "string") {
+    throw new Error("InvalidJwt: missing username or realm");
+  }
+  const attributes = Object.fromEntries(
+    Object.entries((payload.attributes ?? {}) as Record<string, unknown>)
+      .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  return {
+    version: 1,
+    username: payload.username,
+    realm: payload.realm,
+    roles: new Set([...(payload.roles as string[] ?? []), "default"]),
+    attributes,
+    scopes: payload.scopes ?? {},
+  };
+}
+
+Deno.test("claimsFor() adds aud, nbf and jti only when configured, after the original claims", async () => {
+  await using gw = await startGateway(
+    jwtConfig(
+      `  exp: 300\n  secret: ${SECRET}\n  aud: [backend-a, backend-b]\n  include_jti: true\n  include_nbf: true\n`,
+      PLAIN_PROVIDER,
+    ),
+  );
+  const [first, second] = [await issue(gw.url), await issue(gw.url)];
+  const payload = decodeJwt(first);
+  assert.deepEqual(Object.keys(payload), [...ORIGINAL_CLAIMS, "aud", "nbf", "jti"]);
+  assert.deepEqual(payload.aud, ["backend-a", "backend-b"]);
+  assert.equal(payload.nbf, payload.iat);
+  assert.match(payload.jti!, /^[0-9a-f-]{36}$/);
+  assert.notEqual(payload.jti, decodeJwt(second).jti, "jti is random per token");
+  await jwtVerify(first, new TextEncoder().encode(SECRET), { audience: "backend-b" });
+  await assert.rejects(
+    jwtVerify(first, new TextEncoder().encode(SECRET), { audience: "other" }),
+    /aud/,
+  );
+});
+
+Deno.test("claimsFor() keeps a single aud a string and adds nothing else", async () => {
+  await using gw = await startGateway(
+    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  aud: my-api\n`, PLAIN_PROVIDER),
+  );
+  const payload = decodeJwt(await issue(gw.url));
+  assert.deepEqual(Object.keys(payload), [...ORIGINAL_CLAIMS, "aud"]);
+  assert.equal(payload.aud, "my-api");
+});
+
+Deno.test("authotron-client decode (spec 7.3) still accepts the HS256 token with its kid", async () => {
+  await using gw = await startGateway(
+    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  aud: ignored-by-the-client\n`, PLAIN_PROVIDER),
+  );
+  const token = await issue(gw.url);
+  assert.equal(decodeProtectedHeader(token).kid, gw.gateway.issuer.kid);
+  const user = await clientDecode(token, SECRET);
+  assert.equal(user.username, "adam");
+  assert.equal(user.realm, "ecmwf");
+  assert.deepEqual(user.roles, new Set(["user", "default"]));
+  assert.deepEqual(user.scopes, {});
+  await assert.rejects(clientDecode(token, "another-secret-that-is-long-enough"));
+});
+
+Deno.test("warnAboutJwt() warns about lifetimes over one hour and weak HS256 secrets only", async () => {
+  {
+    await using gw = await startGateway(
+      jwtConfig(`  exp: 3601\n  secret: short\n`, PLAIN_PROVIDER),
+    );
+    const text = gw.logs.join("\n");
+    assert.ok(text.includes("startup.jwt.long_lifetime"), text);
+    assert.ok(text.includes("startup.jwt.weak_secret"), text);
+    assert.ok(!text.includes(": short") && !text.includes('"short"'), "the secret is never logged");
+  }
+  await using quiet = await startGateway(
+    jwtConfig(`  exp: 3600\n  secret: ${SECRET}\n`, PLAIN_PROVIDER),
+  );
+  const text = quiet.logs.join("\n");
+  assert.ok(!text.includes("startup.jwt.long_lifetime"));
+  assert.ok(!text.includes("startup.jwt.weak_secret"));
+});
