@@ -64,6 +64,11 @@ export interface DecisionCacheOptions {
   readonly metrics?: GatewayMetrics;
   /** The `auth` logger: hits are logged like fresh authentications, with `cached=true`. */
   readonly log?: Logger;
+  /**
+   * Providers whose decisions are never cached, e.g. the token store when it
+   * is shared by replicas (a token deleted on one must fail on all at once).
+   */
+  readonly uncachedProviders?: ReadonlySet<string>;
   /** Clock in ms (tests inject one). */
   readonly now?: () => number;
 }
@@ -242,7 +247,10 @@ export class DecisionCache implements ResponseReuse {
     this.stats.misses++;
     const generation = this.#generation;
     const outcome = await inner.authenticate(authorization, realm, clientIp);
-    if (outcome.ok && outcome.degraded !== true && generation === this.#generation) {
+    if (
+      outcome.ok && outcome.degraded !== true && generation === this.#generation &&
+      !this.#options.uncachedProviders?.has(outcome.provider)
+    ) {
       this.#store(key, outcome);
     }
     return outcome;

@@ -29,6 +29,7 @@ import { createStatusHandler, type StatusPlugin } from "./status.ts";
 import {
   instrumentTokenService,
   openTokenService,
+  TOKEN_PROVIDER_NAME,
   tokenProviderSlot,
 } from "./store/token_setup.ts";
 import type { TokenService } from "./store/token_service.ts";
@@ -185,6 +186,10 @@ export async function createGateway(
     ttlMs: config.auth.decisionCacheTtlMs,
     // A token with a jti must be unique: sign each one (the decision is still reused).
     reuseTokens: !config.jwt.includeJti,
+    // Replicas share a PostgreSQL store and only the deleting one is told: never cache its tokens.
+    uncachedProviders: config.store.enabled && config.store.type === "postgres"
+      ? new Set([TOKEN_PROVIDER_NAME])
+      : undefined,
     metrics,
     log: authLog,
   });

@@ -318,3 +318,13 @@ Deno.test("DecisionCache() cachedResponse() answers synchronously once the JWT a
   assert.equal(inner.calls, 1);
   assert.deepEqual(decisions.stats, { hits: 2, misses: 1 });
 });
+
+Deno.test("DecisionCache() never caches decisions of uncachedProviders (a shared token store)", async () => {
+  const { decisions } = cache({ uncachedProviders: new Set(["p"]) });
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  await auth.authenticate("Basic good-alice", undefined);
+  await auth.authenticate("Basic good-alice", undefined);
+  assert.equal(inner.calls, 2);
+  assert.equal(decisions.size, 0);
+});

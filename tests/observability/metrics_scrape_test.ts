@@ -121,13 +121,16 @@ Deno.test("/metrics: provider timeout, upstream failures by kind, caches and JWK
   const jwksBad =
     `[{ uri: "https://a.example/jwks", age_seconds: 7, last_error: "refresh failed: 503", keys: 1 },
               { uri: "https://b.example/jwks", age_seconds: 99, last_error: null, keys: 1 }]`;
-  await using gw = await startGateway(testConfig(`auth: { timeout_in_ms: 300 }
+  // decision_cache_ttl_ms 0: the provider's own verdict cache is what is counted here.
+  await using gw = await startGateway(
+    testConfig(`auth: { timeout_in_ms: 300, decision_cache_ttl_ms: 0 }
 providers:
   - { module: ${FIXTURES}test_bearer.ts, name: slow, realm: s, mode: hang }
   - { module: ${FIXTURES}observable_bearer.ts, name: remote, realm: r, upstream: "${upstream.url}", jwks: ${jwksOk} }
   - { module: ${FIXTURES}observable_bearer.ts, name: dead, realm: d, upstream: "${dead}",
       jwks: ${jwksBad} }
-`));
+`),
+  );
   const before = await scrape(gw.metricsUrl!);
   assert.ok(![...before.keys()].some((k) => k.startsWith("augmenter_")), "row 137");
   assert.ok(![...before.keys()].some((k) => k.startsWith("authotron_upstream_failures_total")));

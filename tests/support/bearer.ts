@@ -15,6 +15,8 @@ export interface AuthSettings {
   readonly timeoutMs?: number;
   /** `auth.upstream_failure_status` (default 503). */
   readonly upstreamFailureStatus?: 401 | 503;
+  /** `auth.decision_cache_ttl_ms` (default 0 here: provider tests see every request). */
+  readonly decisionCacheTtlMs?: number;
 }
 
 /** A test config with `providers` (YAML list items, indented by two) and an `auth` section. */
@@ -22,6 +24,7 @@ export function bearerConfig(providers: string, auth: AuthSettings = {}): string
   return testConfig(`auth:
   timeout_in_ms: ${auth.timeoutMs ?? 5000}
   upstream_failure_status: ${auth.upstreamFailureStatus ?? 503}
+  decision_cache_ttl_ms: ${auth.decisionCacheTtlMs ?? 0}
 providers:
 ${providers}`);
 }
