@@ -94,7 +94,11 @@ export default defineProvider<PlainOptions>({
     return {
       async authenticate(credential) {
         const basic = decodeBasicCredential(credential);
-        if (basic === undefined) return undefined;
+        if (basic === undefined) {
+          // A malformed credential costs what a wrong password costs (timing, T01).
+          if (decoy !== undefined) await hashMatches(decoy, "");
+          return undefined;
+        }
         let match: PlainUser | undefined;
         let hashedCandidate: PlainUser | undefined;
         for (const user of users) {
