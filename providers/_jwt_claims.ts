@@ -32,7 +32,8 @@ export interface ClaimPolicy {
 /** Claims that do not become attributes. */
 const NOT_ATTRIBUTES = new Set(["sub", "scope", "realm_access", "resource_access", "entitlements"]);
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8; a byte-order mark is kept, so JSON.parse refuses it (J27). */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
