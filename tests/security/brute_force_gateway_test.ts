@@ -138,4 +138,17 @@ systemTest("examples/nginx/nginx.conf relays a throttled 401 with the challenge 
   const bob = await get(`${proxy.url}/x`, basicAuth("bob:bob-password"));
   assert.equal(bob.res.status, 200, "another user is not throttled");
   assert.equal(bob.body, "backend");
+  // N08: two Authorization headers never reach the gateway.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  try {
+    const two = `GET /x HTTP/1.1\r\nHost: x\r\nAuthorization: ${basicAuth("bob:bob-password")}` +
+      `\r\nAuthorization: ${basicAuth("alice:wrong")}\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(two));
+    const buffer = new Uint8Array(1024);
+    const n = await conn.read(buffer);
+    const line = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0]!;
+    assert.match(line, /^HTTP\/1\.1 400/, line);
+  } finally {
+    conn.close();
+  }
 });
