@@ -12,6 +12,7 @@ import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
 import type { Route, RouteContext, RouteHandler } from "./router.ts";
+import { resolveClientAddress } from "./throttle.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -67,10 +68,12 @@ export function failureResponse(
       },
     });
   }
-  return new Response(UNAUTHORIZED_BODY, {
-    status: 401,
-    headers: { "content-type": "application/json", "www-authenticate": challenge },
-  });
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "www-authenticate": challenge,
+  };
+  if (outcome.retryAfterS !== undefined) headers["retry-after"] = String(outcome.retryAfterS);
+  return new Response(UNAUTHORIZED_BODY, { status: 401, headers });
 }
 
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
@@ -86,6 +89,22 @@ export function clientIp(ctx: RouteContext | undefined): string | undefined {
   return addr && "hostname" in addr ? addr.hostname : undefined;
 }
 
+/**
+ * The client's address: the TCP peer, or the `X-Real-IP` a trusted proxy
+ * (`auth.brute_force.trusted_proxies`) set. Keys the brute-force limits.
+ */
+export function clientAddress(
+  req: Request,
+  config: Config,
+  ctx: RouteContext | undefined,
+): string | undefined {
+  return resolveClientAddress(
+    clientIp(ctx),
+    readAsciiHeader(req.headers, "x-real-ip"),
+    config.auth.bruteForce.trustedProxies,
+  );
+}
+
 /** Authenticates a request, answering 401/503 itself when that fails. */
 export async function authenticateRequest(
   req: Request,
@@ -95,7 +114,7 @@ export async function authenticateRequest(
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
-    clientIp(ctx),
+    clientAddress(req, deps.config, ctx),
   );
   if (outcome.ok) return { user: outcome.user };
   return {

@@ -21,6 +21,7 @@ import {
   readStringList,
   readTable,
 } from "./config_read.ts";
+import { readBruteForce } from "./config_brute_force.ts";
 
 /** Default `store.path` of the Deno KV backend. */
 export const DEFAULT_STORE_PATH = "./data/tokens.kv";
@@ -68,6 +69,13 @@ export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {
       [...path, "upstream_failure_status"],
       readStatus,
       503,
+    ),
+    bruteForce: field(
+      ctx,
+      table,
+      [...path, "brute_force"],
+      readBruteForce,
+      readBruteForce(ctx, {}, [...path, "brute_force"]),
     ),
   };
 };
