@@ -13,6 +13,7 @@ import type { Authenticator, ResponseReuse } from "./decision_cache.ts";
 import type { AuthOutcome } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
 import type { Route, RouteContext, RouteHandler } from "./router.ts";
+import { resolveClientAddress } from "./throttle.ts";
 import { userToJson } from "./user.ts";
 
 const encoder = new TextEncoder();
@@ -70,6 +71,16 @@ export function failureResponse(
       },
     });
   }
+  if (outcome.retryAfterS !== undefined) {
+    return new Response(UNAUTHORIZED_BODY, {
+      status: 401,
+      headers: {
+        "content-type": "application/json",
+        "www-authenticate": challenge,
+        "retry-after": String(outcome.retryAfterS),
+      },
+    });
+  }
   let template = UNAUTHORIZED.get(challenge);
   if (template === undefined) {
     template = new Response(UNAUTHORIZED_BODY, {
@@ -97,6 +108,22 @@ export function clientIp(ctx: RouteContext | undefined): string | undefined {
   return addr && "hostname" in addr ? addr.hostname : undefined;
 }
 
+/**
+ * The client's address: the TCP peer, or the `X-Real-IP` a trusted proxy
+ * (`auth.brute_force.trusted_proxies`) set. Keys the brute-force limits.
+ */
+export function clientAddress(
+  req: Request,
+  config: Config,
+  ctx: RouteContext | undefined,
+): string | undefined {
+  return resolveClientAddress(
+    clientIp(ctx),
+    readAsciiHeader(req.headers, "x-real-ip"),
+    config.auth.bruteForce.trustedProxies,
+  );
+}
+
 /** Authenticates a request, answering 401/503 itself when that fails. */
 export async function authenticateRequest(
   req: Request,
@@ -106,7 +133,7 @@ export async function authenticateRequest(
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
-    clientIp(ctx),
+    clientAddress(req, deps.config, ctx),
   );
   if (outcome.ok) return { user: outcome.user };
   return {

@@ -114,6 +114,37 @@ const SCHEMA: Schema = {
         "How long a successful decision and its issued JWT are reused, in ms; 0 turns it off.",
         { minimum: 0, maximum: 60_000, default: 1000 },
       ),
+      brute_force: ref("BruteForceConfig"),
+    }),
+    BruteForceConfig: object("Limits on failed attempts (docs/security.md).", {
+      enabled: { type: "boolean", default: true, description: "Throttling on." },
+      max_failures: int("Failures per address+username pair in the window.", {
+        minimum: 1,
+        default: 10,
+      }),
+      max_failures_per_address: int("Failures per client address in the window.", {
+        minimum: 1,
+        default: 100,
+      }),
+      max_failures_per_username: int("Failures per username in the window; 0 = no limit.", {
+        minimum: 0,
+        default: 100,
+      }),
+      window_s: int("Failures are counted over this many seconds.", {
+        minimum: 1,
+        maximum: 86400,
+        default: 60,
+      }),
+      block_s: int("A key over its limit is refused for this many seconds.", {
+        minimum: 1,
+        maximum: 86400,
+        default: 300,
+      }),
+      trusted_networks: list(str("An IP or CIDR range."), "Client addresses never throttled."),
+      trusted_proxies: list(
+        str("An IP or CIDR range."),
+        "Peers whose X-Real-IP header names the client (default: loopback).",
+      ),
     }),
     JWTConfig: object("Issued JWT settings (docs/backends.md).", {
       iss: str("Issuer claim."),

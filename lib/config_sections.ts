@@ -21,6 +21,7 @@ import {
   readStringList,
   readTable,
 } from "./config_read.ts";
+import { readBruteForce } from "./config_brute_force.ts";
 
 /** Default `store.path` of the Deno KV backend. */
 export const DEFAULT_STORE_PATH = "./data/tokens.kv";
@@ -76,6 +77,13 @@ export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {
       [...path, "decision_cache_ttl_ms"],
       readDecisionTtl,
       1000,
+    ),
+    bruteForce: field(
+      ctx,
+      table,
+      [...path, "brute_force"],
+      readBruteForce,
+      readBruteForce(ctx, {}, [...path, "brute_force"]),
     ),
   };
 };

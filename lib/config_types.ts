@@ -88,6 +88,26 @@ export interface JwtKeyConfig {
   readonly notAfter?: number;
 }
 
+/** `auth.brute_force`: limits on failed attempts (docs/security.md, "Brute-force limits"). */
+export interface BruteForceConfig {
+  /** Throttling on (default true). */
+  readonly enabled: boolean;
+  /** Failures of one username from one address within the window before that pair is blocked. */
+  readonly maxFailures: number;
+  /** Failures from one address (any username, any scheme) before the address is blocked. */
+  readonly maxFailuresPerAddress: number;
+  /** Failures for one username (any address) before it is blocked; 0 turns this limit off. */
+  readonly maxFailuresPerUsername: number;
+  /** Failures are counted over this many seconds. */
+  readonly windowS: number;
+  /** A key over its limit is refused for this many seconds. */
+  readonly blockS: number;
+  /** Client addresses (CIDR) that are never throttled. */
+  readonly trustedNetworks: readonly string[];
+  /** Peers (CIDR) whose `X-Real-IP` header names the client, e.g. a local NGINX. */
+  readonly trustedProxies: readonly string[];
+}
+
 /** The whole resolved configuration (always in v2 shape). */
 export interface Config {
   /** The file it was read from, as given. */
@@ -112,6 +132,8 @@ export interface Config {
     readonly upstreamFailureStatus: 401 | 503;
     /** How long a successful decision (and its issued JWT) is reused (`auth.decision_cache_ttl_ms`, default 1000, 0 = off). */
     readonly decisionCacheTtlMs: number;
+    /** Brute-force limits (`auth.brute_force`, read by `lib/config_brute_force.ts`). */
+    readonly bruteForce: BruteForceConfig;
   };
   /** Issued-JWT settings (read by `lib/config_jwt.ts`). */
   readonly jwt: {

@@ -34,6 +34,7 @@ import {
 } from "./store/token_setup.ts";
 import type { TokenService } from "./store/token_service.ts";
 import { tokenRoutes } from "./token_routes.ts";
+import { AuthThrottle } from "./throttle.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
@@ -55,6 +56,8 @@ export interface Gateway extends AsyncDisposable {
   readonly metricsHandler: ServeHandler;
   /** `/ready` state: register dependency checks with `readiness.add(name, check)`. */
   readonly readiness: Readiness;
+  /** Brute-force limits (`auth.brute_force`). */
+  readonly throttle: AuthThrottle;
 }
 
 /** Options of {@link createGateway}. */
@@ -172,8 +175,10 @@ export async function createGateway(
     const service = tokens;
     readiness.add("token-store", () => service.ping().then(() => true));
   }
+  const throttle = new AuthThrottle(config.auth.bruteForce, metrics);
   const pipeline = new AuthPipeline({
     health,
+    throttle,
     providers,
     augmenters,
     timeoutMs: config.auth.timeoutInMs,
@@ -269,6 +274,7 @@ export async function createGateway(
     appHandler,
     metricsHandler,
     readiness,
+    throttle,
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -19,6 +19,7 @@ import {
 } from "./plugin.ts";
 import { runBounded } from "./bounded_call.ts";
 import { type PluginHealth, scrubCredential } from "./plugin_health.ts";
+import type { AuthThrottle } from "./throttle.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "./tracing.ts";
 import { applyPatch, resolveUser } from "./user.ts";
 
@@ -63,7 +64,7 @@ export interface AugmenterSlot {
 }
 
 /** Why authentication failed. */
-export type AuthFailure = HeaderFailure | "all_failed" | "upstream_unavailable";
+export type AuthFailure = HeaderFailure | "all_failed" | "upstream_unavailable" | "throttled";
 
 /** What the pipeline decided. */
 export type AuthOutcome =
@@ -74,7 +75,7 @@ export type AuthOutcome =
     /** An augmenter with `on_error: skip` failed: the user lacks its data (never cached). */
     readonly degraded?: true;
   }
-  | { readonly ok: false; readonly reason: AuthFailure };
+  | { readonly ok: false; readonly reason: AuthFailure; readonly retryAfterS?: number };
 
 /** Settings of the pipeline. */
 export interface PipelineOptions {
@@ -92,6 +93,8 @@ export interface PipelineOptions {
   readonly log: Logger;
   /** Remembers plugin failures for `/status` and counts upstream failures. */
   readonly health?: PluginHealth;
+  /** Brute-force limits (docs/security.md); none when absent. */
+  readonly throttle?: AuthThrottle;
 }
 
 type RaceResult =
@@ -116,7 +119,8 @@ export class AuthPipeline {
   /**
    * Authenticates one request from its `Authorization` and `X-Auth-Realm`
    * values (both already read with `readAsciiHeader`), inside an
-   * `authenticate` span. `clientIp` is only logged.
+   * `authenticate` span. `clientIp` (the resolved client address) is logged
+   * and keys the brute-force limits.
    */
   authenticate(
     authorization: string | undefined,
@@ -130,11 +134,25 @@ export class AuthPipeline {
         realm_filter: realmHeader ?? "none",
       });
     }
+    const { throttle } = this.#options;
+    const gate = throttle?.check(clientIp, authorization);
+    if (gate?.blocked) {
+      log.throttled("warn", `throttled.${gate.reason}`, "auth.request.throttled", "throttled", {
+        reason: gate.reason,
+        retry_after_s: gate.retryAfterS,
+        client_ip: clientIp ?? "unknown",
+      });
+      return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
+    }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
     return span.run(() => this.#authenticate(authorization, realmHeader)).then((outcome) => {
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
       span.end();
+      if (outcome.ok) throttle?.succeeded(gate?.keys);
+      else if (outcome.reason === "all_failed" || outcome.reason === "invalid_header") {
+        throttle?.failed(gate?.keys); // never for outages (upstream_unavailable) or no header
+      }
       return outcome;
     });
   }
@@ -211,7 +229,7 @@ export class AuthPipeline {
     return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);
   }
 
-  #fail(reason: AuthFailure, started: number): AuthOutcome {
+  #fail(reason: Exclude<AuthFailure, "throttled">, started: number): AuthOutcome {
     this.#options.metrics.recordAuth(reason, "unknown", (performance.now() - started) / 1000);
     return { ok: false, reason };
   }

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { failureResponse, RETRY_AFTER_SECONDS } from "./app_routes.ts";
+import { clientAddress, failureResponse, RETRY_AFTER_SECONDS } from "./app_routes.ts";
 import type { Config } from "./config_types.ts";
 import { readAsciiHeader } from "./credentials.ts";
 import type { AuthPipeline } from "./pipeline.ts";
 import type { ResolvedUser } from "./plugin.ts";
-import type { Route, RouteHandler } from "./router.ts";
+import type { Route, RouteContext, RouteHandler } from "./router.ts";
 import { TOKEN_PROVIDER_NAME } from "./store/token_setup.ts";
 import { ownerOf, TokenQuotaError, type TokenService } from "./store/token_service.ts";
 import { StoreUnavailableError, type TokenRecord } from "./store/token_store.ts";
@@ -56,10 +56,15 @@ function listing(r: TokenRecord) {
 
 type Caller = { user: ResolvedUser; viaToken: boolean } | Response;
 
-async function authenticate(req: Request, deps: TokenRouteDeps): Promise<Caller> {
+async function authenticate(
+  req: Request,
+  deps: TokenRouteDeps,
+  ctx: RouteContext,
+): Promise<Caller> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
+    clientAddress(req, deps.config, ctx),
   );
   if (outcome.ok) return { user: outcome.user, viaToken: outcome.provider === TOKEN_PROVIDER_NAME };
   return failureResponse(outcome, deps.challenge, deps.config.auth.upstreamFailureStatus);
@@ -83,7 +88,7 @@ function guarded(deps: TokenRouteDeps, csrf: boolean, handle: TokenHandler): Rou
       await req.body?.cancel();
       return json(403, { error: "Cross-site token requests are refused" });
     }
-    const caller = await authenticate(req, deps);
+    const caller = await authenticate(req, deps, ctx);
     if (caller instanceof Response) {
       await req.body?.cancel();
       return caller;

@@ -9,7 +9,12 @@
  * @module
  */
 
-import { compactVerify, decodeProtectedHeader, type ProtectedHeaderParameters } from "jose";
+import {
+  base64url,
+  compactVerify,
+  decodeProtectedHeader,
+  type ProtectedHeaderParameters,
+} from "jose";
 import type { PluginContext, User } from "../lib/plugin.ts";
 import { UpstreamUnavailableError } from "../lib/plugin.ts";
 import {
@@ -20,6 +25,7 @@ import {
   DEFAULT_TOKEN_CACHE_TTL_S,
 } from "./_access_token_options.ts";
 import { DEFAULT_JWKS_SETTINGS, sharedJwksKeySet } from "./_jwks.ts";
+import { hasDuplicateKeys } from "./_json_strict.ts";
 import { type ClaimPolicy, claimProblem, parseClaims, userFromClaims } from "./_jwt_claims.ts";
 
 export {
@@ -44,6 +50,8 @@ export interface AccessTokenValidator {
 /** Longest token accepted, in characters. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
 
+/** Header `typ` values of access tokens (RFC 7519 `JWT`, RFC 9068 `at+jwt`); others are refused. */
+const ACCESS_TOKEN_TYP = /^(?:application\/)?(?:jwt|at\+jwt)$/i;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -56,12 +64,16 @@ function canonicalSegment(segment: string): boolean {
   return (last & (rest === 2 ? 15 : 3)) === 0;
 }
 
-/** The protected header of a well-formed compact JWS, else `undefined`. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The protected header of a well-formed compact JWS, else `undefined` (also for duplicate names). */
 function headerOf(token: string): ProtectedHeaderParameters | undefined {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return undefined;
   if (!token.split(".").every(canonicalSegment)) return undefined;
   try {
-    return decodeProtectedHeader(token);
+    const header = decodeProtectedHeader(token);
+    const text = utf8.decode(base64url.decode(token.slice(0, token.indexOf("."))));
+    return hasDuplicateKeys(text) ? undefined : header;
   } catch {
     return undefined;
   }
@@ -98,6 +110,7 @@ export function createAccessTokenValidator(
     requireScope: options.requireScope ?? true,
     issuers: list(options.issuer),
     audiences: list(options.audience),
+    ...(options.maxTokenLifetimeS !== undefined ? { maxLifetimeS: options.maxTokenLifetimeS } : {}),
   };
   const jwks = sharedJwksKeySet(options.certUri, options.jwks ?? DEFAULT_JWKS_SETTINGS, {
     http: context.http,
@@ -144,6 +157,7 @@ export function createAccessTokenValidator(
       const { alg, kid } = header;
       if (typeof alg !== "string" || !algorithms.includes(alg)) return undefined;
       if (typeof kid !== "string" || kid === "" || header.crit !== undefined) return undefined;
+      if (header.typ !== undefined && !ACCESS_TOKEN_TYP.test(String(header.typ))) return undefined;
       const key = context.credentialKey(token);
       const user = await abortable(cache.getOrLoad(key, () => check(token, kid), ttlFor), signal);
       return user ?? undefined;

@@ -24,6 +24,8 @@ export interface AccessTokenOptions {
   audience?: string | string[];
   /** Leeway for `exp` (and `nbf`), in seconds (default 60). */
   clockSkewS?: number;
+  /** Longest accepted `exp − iat`, in seconds; unset (the default) means no cap. */
+  maxTokenLifetimeS?: number;
   /** Rejects a token whose `nbf` is in the future (default false, as the original). */
   checkNbf?: boolean;
   /** Requires a string `scope` claim (default true, as the original). */
@@ -133,8 +135,8 @@ function algorithms(options: PluginOptions, at: Path): string[] | undefined {
 
 /**
  * Reads `cert_uri`, `algorithms`, `issuer`, `audience`, `clock_skew_s`,
- * `check_nbf`, `require_scope`, `jwks_cache_ttl_s`, `jwks_refetch_interval_s`,
- * `jwks_max_stale_s`, `jwks_timeout_s`, `token_cache_ttl_s` and
+ * `check_nbf`, `require_scope`, `max_token_lifetime_s`, `jwks_cache_ttl_s`,
+ * `jwks_refetch_interval_s`, `jwks_max_stale_s`, `jwks_timeout_s`, `token_cache_ttl_s` and
  * `token_cache_max_entries` from `options`. Errors name the key path,
  * prefixed with `prefix`. `providerName` is left empty (the entry's name is
  * used).
@@ -167,6 +169,9 @@ export function parseAccessTokenOptions(
   };
   const algs = algorithms(options, at);
   if (algs) result.algorithms = algs;
+  if (options.max_token_lifetime_s !== undefined && options.max_token_lifetime_s !== null) {
+    result.maxTokenLifetimeS = seconds(options, "max_token_lifetime_s", at, 0, 1);
+  }
   const issuer = oneOrMore(options, "issuer", at);
   if (issuer !== undefined) result.issuer = issuer;
   const audience = oneOrMore(options, "audience", at);

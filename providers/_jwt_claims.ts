@@ -8,6 +8,7 @@
  */
 
 import type { User } from "../lib/plugin.ts";
+import { hasDuplicateKeys } from "./_json_strict.ts";
 
 /** The claim checks to apply. */
 export interface ClaimPolicy {
@@ -21,12 +22,18 @@ export interface ClaimPolicy {
   readonly issuers?: readonly string[];
   /** Accepted audiences; unset means `aud` is not checked. */
   readonly audiences?: readonly string[];
+  /**
+   * Longest `exp − iat` accepted, in seconds. When set, `iat` must be a number
+   * no later than now plus the leeway. Unset: `iat` is not checked (spec 5.2).
+   */
+  readonly maxLifetimeS?: number;
 }
 
 /** Claims that do not become attributes. */
 const NOT_ATTRIBUTES = new Set(["sub", "scope", "realm_access", "resource_access", "entitlements"]);
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8; a byte-order mark is kept, so JSON.parse refuses it (J27). */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -36,11 +43,15 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
-/** Parses a verified payload as a JSON object; `undefined` when it is not one. */
+/**
+ * Parses a verified payload as a JSON object; `undefined` when it is not one
+ * or repeats a member name anywhere (J26: parsers disagree on which one wins).
+ */
 export function parseClaims(payload: Uint8Array): Record<string, unknown> | undefined {
   try {
-    const claims: unknown = JSON.parse(utf8.decode(payload));
-    return isRecord(claims) ? claims : undefined;
+    const text = utf8.decode(payload);
+    const claims: unknown = JSON.parse(text);
+    return isRecord(claims) && !hasDuplicateKeys(text) ? claims : undefined;
   } catch {
     return undefined;
   }
@@ -52,9 +63,14 @@ export function claimProblem(
   policy: ClaimPolicy,
   now: number,
 ): string | undefined {
-  const { exp, nbf, iss, aud } = claims;
+  const { exp, nbf, iat, iss, aud } = claims;
   if (typeof exp !== "number" || !Number.isFinite(exp)) return "exp missing or not a number";
   if (exp < now - policy.clockSkewS) return "expired";
+  if (policy.maxLifetimeS !== undefined) {
+    if (typeof iat !== "number" || !Number.isFinite(iat)) return "iat missing or not a number";
+    if (iat > now + policy.clockSkewS) return "issued in the future (iat)";
+    if (exp - iat > policy.maxLifetimeS) return "lifetime above max_token_lifetime_s";
+  }
   if (policy.checkNbf && nbf !== undefined) {
     if (typeof nbf !== "number" || !Number.isFinite(nbf)) return "nbf not a number";
     if (nbf > now + policy.clockSkewS) return "not yet valid (nbf)";

@@ -6,6 +6,7 @@
  */
 
 import { decodeBase64Strict, timingSafeEqual } from "../lib/plugin.ts";
+import { hashLimiter, verifiedCredentials } from "./_hash_guard.ts";
 
 /** A parsed password hash. */
 export interface PasswordHash {
@@ -19,6 +20,12 @@ export interface PasswordHash {
 
 /** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. */
 export const DEFAULT_ITERATIONS = 600_000;
+
+/**
+ * The most iterations a configured hash may ask for (D03): about 0.4 s per
+ * verification on a 2024 server core; a hash above this is refused at startup.
+ */
+export const MAX_ITERATIONS = 2_000_000;
 
 const PHC = /^\$pbkdf2-sha256\$i=(\d{1,8})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
@@ -37,7 +44,10 @@ export function parsePasswordHash(text: string): PasswordHash | undefined {
   const iterations = Number(m[1]);
   const salt = fromB64(m[2]!);
   const hash = fromB64(m[3]!);
-  if (iterations < 1 || !salt || !hash || salt.length < 8 || hash.length < 16) return undefined;
+  if (
+    iterations < 1 || iterations > MAX_ITERATIONS || !salt || !hash || salt.length < 8 ||
+    hash.length < 16
+  ) return undefined;
   return { iterations, salt, hash };
 }
 
@@ -57,10 +67,26 @@ async function derive(password: string, salt: Uint8Array, iterations: number, le
   return new Uint8Array(bits);
 }
 
-/** True when `password` derives to the stored hash (constant-time comparison). */
-export async function hashMatches(stored: PasswordHash, password: string): Promise<boolean> {
-  const derived = await derive(password, stored.salt, stored.iterations, stored.hash.length);
-  return timingSafeEqual(derived, stored.hash);
+/**
+ * True when `password` derives to the stored hash (constant-time comparison).
+ * Derivations share a bounded, process-wide limiter: when it is saturated
+ * this throws `UpstreamUnavailableError` (`overloaded`) at once. A credential
+ * verified in the last minute is answered from an HMAC-keyed cache.
+ */
+export async function hashMatches(
+  stored: PasswordHash,
+  password: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const key = verifiedCredentials.key(stored, password);
+  if (verifiedCredentials.has(key)) return true;
+  const derived = await hashLimiter.run(
+    () => derive(password, stored.salt, stored.iterations, stored.hash.length),
+    signal,
+  );
+  const ok = timingSafeEqual(derived, stored.hash);
+  if (ok) verifiedCredentials.add(key);
+  return ok;
 }
 
 /** Hashes a password for the config's `password_hash`. */

@@ -93,8 +93,9 @@ export default defineProvider<PlainOptions>({
     );
     return {
       async authenticate(credential) {
-        const basic = decodeBasicCredential(credential);
-        if (basic === undefined) return undefined;
+        const decoded = decodeBasicCredential(credential);
+        // A malformed credential does the work of a wrong password (timing, T01), then fails.
+        const basic = decoded ?? { username: "", password: "" };
         let match: PlainUser | undefined;
         let hashedCandidate: PlainUser | undefined;
         for (const user of users) {
@@ -111,6 +112,7 @@ export default defineProvider<PlainOptions>({
           const ok = await hashMatches(target, basic.password);
           if (ok && hashedCandidate !== undefined && match === undefined) match = hashedCandidate;
         }
+        if (decoded === undefined) return undefined;
         return match && { username: match.username, roles: [...match.roles] };
       },
     };

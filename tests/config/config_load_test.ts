@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { configPathFromEnv, loadConfig, MAX_CONFIG_BYTES } from "../../lib/config.ts";
 import { VERSION } from "../../lib/config_types.ts";
 import { configErrorAsync, fixture, MINIMAL } from "./helpers.ts";
+import { BRUTE_FORCE_DEFAULTS } from "../../lib/config_brute_force.ts";
 
 async function withTempFile<T>(
   contents: string | Uint8Array,
@@ -28,6 +29,7 @@ Deno.test("loadConfig() minimal v2 gets the defaults (checklist 6, 18)", async (
     augmenterTimeoutInMs: 5000,
     upstreamFailureStatus: 503,
     decisionCacheTtlMs: 1000,
+    bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.deepEqual(config.augmenters, []);
   assert.deepEqual(config.providers, []);
@@ -68,6 +70,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     augmenterTimeoutInMs: 800,
     upstreamFailureStatus: 401,
     decisionCacheTtlMs: 1000,
+    bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.deepEqual(config.jwt, {
     iss: "https://auth.example.test",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../../lib/config.ts";
 import { configError, edit, MINIMAL, without } from "./helpers.ts";
+import { BRUTE_FORCE_DEFAULTS } from "../../lib/config_brute_force.ts";
 
 const parse = (text: string, env: Record<string, string> = {}) =>
   parseConfig(text, "config.yaml", env);
@@ -140,6 +141,7 @@ Deno.test("parseConfig() auth timeouts and upstream failure status", () => {
     augmenterTimeoutInMs: 250,
     upstreamFailureStatus: 503,
     decisionCacheTtlMs: 1000,
+    bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.equal(parse(MINIMAL + "auth:\n").auth.timeoutInMs, 5000);
   assert.equal(parse(MINIMAL + "auth: {timeout_in_ms: 0}\n").auth.timeoutInMs, 0);
