@@ -168,6 +168,7 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     deps.responses?.cachedResponse(
       readAsciiHeader(req.headers, "authorization"),
       readAsciiHeader(req.headers, "x-auth-realm"),
+      clientAddress(req, config, ctx),
     ) ?? authenticate(req, ctx);
 }
 

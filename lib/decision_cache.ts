@@ -44,11 +44,13 @@ export interface ResponseReuse {
   /**
    * Synchronously, the reusable `/authenticate` response of a cached decision
    * for these headers, or `undefined` (then authenticate as usual, at once:
-   * the key computed here is handed on to that call).
+   * the key computed here is handed on to that call). `address` is the
+   * client's, as the pipeline gets it.
    */
   cachedResponse(
     authorization: string | undefined,
     realm: string | undefined,
+    address?: string,
   ): Response | undefined;
 }
 
@@ -96,7 +98,7 @@ export class DecisionCache implements ResponseReuse {
   readonly #maxEntries: number;
   #generation = 0;
   // The key computed by a missed cachedResponse(), for the authenticate() that follows at once.
-  #handoff: { authorization: string; realm: string | undefined; key: string } | undefined;
+  #handoff: { authorization: string; realm?: string; address?: string; key: string } | undefined;
   /** Hits and misses so far. */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -199,20 +201,21 @@ export class DecisionCache implements ResponseReuse {
   cachedResponse(
     authorization: string | undefined,
     realm: string | undefined,
+    address?: string,
   ): Response | undefined {
     this.#handoff = undefined;
     if (!this.enabled || !this.#options.reuseTokens || authorization === undefined) {
       return undefined;
     }
     const started = performance.now();
-    const key = this.#keyOf(authorization, realm);
+    const key = this.#keyOf(authorization, realm, address);
     const decision = this.#lookup(key);
     const response = decision?.response;
     if (
       response === undefined || decision!.tokenValue !== response.token ||
       !((decision!.reuseUntil ?? 0) > this.#now())
     ) {
-      this.#handoff = { authorization, realm, key };
+      this.#handoff = { authorization, realm, address, key };
       return undefined;
     }
     this.stats.hits++;
@@ -220,13 +223,24 @@ export class DecisionCache implements ResponseReuse {
     return response.template.clone();
   }
 
-  #keyOf(authorization: string, realm: string | undefined): string {
+  /**
+   * The key of (client address, X-Auth-Realm, Authorization). The address is
+   * part of it so that a client blocked by the brute-force limits is refused
+   * even when another client's request for the same credential was cached.
+   */
+  #keyOf(authorization: string, realm: string | undefined, address: string | undefined): string {
     const handoff = this.#handoff;
     this.#handoff = undefined;
-    if (handoff?.authorization === authorization && handoff.realm === realm) return handoff.key;
-    // Headers hold visible ASCII only, so "\n" cannot occur inside either value;
-    // the first character tells an absent X-Auth-Realm from an empty one.
-    return this.#key(realm === undefined ? `-\n${authorization}` : `+${realm}\n${authorization}`);
+    if (
+      handoff?.authorization === authorization && handoff.realm === realm &&
+      handoff.address === address
+    ) {
+      return handoff.key;
+    }
+    // Headers and addresses hold no "\n"; the first character tells an absent
+    // X-Auth-Realm from an empty one.
+    const scope = realm === undefined ? "-" : `+${realm}`;
+    return this.#key(`${scope}\n${address ?? ""}\n${authorization}`);
   }
 
   async #authenticate(
@@ -237,7 +251,7 @@ export class DecisionCache implements ResponseReuse {
   ): Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm, clientIp);
     const started = performance.now();
-    const key = this.#keyOf(authorization, realm);
+    const key = this.#keyOf(authorization, realm, clientIp);
     const hit = this.#lookup(key);
     if (hit !== undefined) {
       this.stats.hits++;

@@ -328,3 +328,15 @@ Deno.test("DecisionCache() never caches decisions of uncachedProviders (a shared
   assert.equal(inner.calls, 2);
   assert.equal(decisions.size, 0);
 });
+
+Deno.test("DecisionCache() keys include the client address (brute-force blocks stay per client)", async () => {
+  const { decisions } = cache();
+  const inner = counting();
+  const auth = decisions.wrapAuthenticator(inner);
+  await auth.authenticate("Basic good-alice", undefined, "192.0.2.1");
+  await auth.authenticate("Basic good-alice", undefined, "192.0.2.1");
+  assert.equal(inner.calls, 1);
+  await auth.authenticate("Basic good-alice", undefined, "192.0.2.2");
+  await auth.authenticate("Basic good-alice", undefined);
+  assert.equal(inner.calls, 3, "another address is another decision");
+});
