@@ -13,7 +13,8 @@
  * - an unknown `kid` triggers at most one refetch per `refetchIntervalS`;
  * - concurrent fetches are single-flight;
  * - an empty, non-JSON, keyless or oversized set (over 1 MiB or 100 keys)
- *   never replaces a good one.
+ *   never replaces a good one;
+ * - RSA keys under 2048 or over 8192 bits are dropped at ingest and logged.
  *
  * @module
  */
@@ -227,7 +228,7 @@ export class JwksKeySet {
       if (res.status < 200 || res.status >= 300) {
         throw new UpstreamUnavailableError(`JWKS endpoint answered ${res.status}`, "status");
       }
-      return buildKeySnapshot(res.json());
+      return buildKeySnapshot(res.json(), this.#deps.log);
     } finally {
       clearTimeout(timer);
     }

@@ -2,7 +2,9 @@
  * Turns a fetched JWKS body into an immutable key snapshot: asymmetric keys
  * go to jose's `createLocalJWKSet` (which matches `kty`/`crv` to `alg` and
  * refuses secret algorithms and private keys); `oct` keys are kept apart and
- * serve only HMAC algorithms. A body that is not a usable set is an
+ * serve only HMAC algorithms. RSA keys whose modulus is outside
+ * {@link MIN_RSA_BITS}–{@link MAX_RSA_BITS} are dropped (a huge modulus makes
+ * every verification expensive). A body that is not a usable set is an
  * {@link UpstreamUnavailableError} of kind `invalid_jwks`, so it never
  * replaces a good set.
  *
@@ -17,10 +19,14 @@ import {
   type JWK,
   type JWSHeaderParameters,
 } from "jose";
-import { UpstreamUnavailableError } from "../lib/plugin.ts";
+import { type PluginLogger, UpstreamUnavailableError } from "../lib/plugin.ts";
 
 /** Most keys a set may hold. */
 export const MAX_JWKS_KEYS = 100;
+/** Smallest RSA modulus kept, in bits. */
+export const MIN_RSA_BITS = 2048;
+/** Largest RSA modulus kept, in bits (verification cost grows with it). */
+export const MAX_RSA_BITS = 8192;
 
 const ASYMMETRIC = new Set(["RSA", "EC", "OKP"]);
 /** The only HMAC algorithm served by `oct` keys (HS256 is refused, as in the original). */
@@ -56,8 +62,34 @@ function octSecret(jwk: JWK, alg: string): Uint8Array | undefined {
   }
 }
 
-/** Checks a parsed JWKS body and builds its snapshot; throws when it is not a usable set. */
-export function buildKeySnapshot(body: unknown): KeySnapshot {
+/** Bit length of a base64url big-endian integer (leading zero bytes ignored); 0 when malformed. */
+function bitLength(value: unknown): number {
+  if (typeof value !== "string") return 0;
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(value);
+  } catch {
+    return 0;
+  }
+  const first = bytes.findIndex((byte) => byte !== 0);
+  if (first < 0) return 0;
+  return (bytes.length - first - 1) * 8 + Math.floor(Math.log2(bytes[first])) + 1;
+}
+
+/** Why an RSA key is dropped, or `undefined` when its modulus size is acceptable. */
+function rsaDropReason(jwk: JWK): string | undefined {
+  const bits = bitLength(jwk.n);
+  if (bits === 0) return "RSA key without a valid modulus";
+  if (bits < MIN_RSA_BITS) return `RSA modulus of ${bits} bits (at least ${MIN_RSA_BITS})`;
+  if (bits > MAX_RSA_BITS) return `RSA modulus of ${bits} bits (at most ${MAX_RSA_BITS})`;
+  return undefined;
+}
+
+/**
+ * Checks a parsed JWKS body and builds its snapshot; throws when it is not a
+ * usable set. Dropped keys are logged to `log` as `providers.jwks.key_dropped`.
+ */
+export function buildKeySnapshot(body: unknown, log?: PluginLogger): KeySnapshot {
   if (!isRecord(body) || !Array.isArray(body.keys)) throw invalid('expected {"keys": [...]}');
   if (body.keys.length > MAX_JWKS_KEYS) {
     throw invalid(`${body.keys.length} keys (at most ${MAX_JWKS_KEYS})`);
@@ -69,6 +101,14 @@ export function buildKeySnapshot(body: unknown): KeySnapshot {
     if (!isRecord(raw) || typeof raw.kty !== "string") continue;
     const jwk = raw as JWK;
     if (ASYMMETRIC.has(jwk.kty!) && jwk.d === undefined) {
+      const reason = jwk.kty === "RSA" ? rsaDropReason(jwk) : undefined;
+      if (reason !== undefined) {
+        log?.warn("providers.jwks.key_dropped", "JWKS key dropped", {
+          kid: typeof jwk.kid === "string" ? jwk.kid.slice(0, 64) : null,
+          reason,
+        });
+        continue;
+      }
       asymmetric.push(jwk);
     } else if (jwk.kty === "oct" && typeof jwk.kid === "string") {
       if (!oct.has(jwk.kid)) oct.set(jwk.kid, jwk);

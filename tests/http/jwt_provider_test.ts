@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { JWK } from "jose";
+import { base64url, type JWK } from "jose";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
 import {
@@ -279,4 +279,18 @@ Deno.test("/authenticate: an empty or oversized JWKS never replaces good keys", 
     const token = await signToken(ES256, baseClaims({ sub: mode }));
     assert.equal((await authenticateBearer(gw, token)).status, 200, mode);
   }
+});
+
+Deno.test("/authenticate: an RSA key over 8192 bits in the JWKS is dropped at ingest (logged); its kid gets 401", async () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(2048));
+  bytes[0] |= 0x80;
+  const huge: JWK = { kty: "RSA", e: "AQAB", n: base64url.encode(bytes), kid: "huge" };
+  await using server = startJwksServer([huge, RS256.jwk]);
+  await using gw = await jwtGateway(server.uri);
+  const forged = rawToken({ alg: "RS256", kid: "huge" }, baseClaims(), "c2ln");
+  assert.equal((await authenticateBearer(gw, forged)).status, 401);
+  assert.equal((await authenticateBearer(gw, await signToken(RS256))).status, 200);
+  const dropped = gw.logs.filter((line) => line.includes("providers.jwks.key_dropped"));
+  assert.equal(dropped.length, 1, gw.logs.join("\n"));
+  assert.match(dropped[0], /16384 bits/);
 });

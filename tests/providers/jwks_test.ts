@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { base64url, exportJWK, type JWK } from "jose";
 import {
   BACKOFF_MAX_MS,
   DEFAULT_JWKS_SETTINGS,
@@ -224,4 +225,65 @@ Deno.test("sharedJwksKeySet() shares one set per URI and settings", () => {
   assert.equal(sharedJwksKeySet(uri, { ...DEFAULT_JWKS_SETTINGS }, deps), a);
   assert.notEqual(sharedJwksKeySet(uri, { ...DEFAULT_JWKS_SETTINGS, cacheTtlS: 1 }, deps), a);
   assert.notEqual(sharedJwksKeySet(uri + "x", DEFAULT_JWKS_SETTINGS, deps), a);
+});
+
+/** An RSA public JWK whose modulus has exactly `bits` bits (random, never usable to verify). */
+function rsaJwkOfSize(bits: number, kid: string): JWK {
+  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(bits / 8)));
+  bytes[0] = (bytes[0] | 0x80) >> ((8 - (bits % 8)) % 8);
+  return { kty: "RSA", e: "AQAB", n: base64url.encode(bytes), kid };
+}
+
+/** A real RSA key pair of `bits` bits (WebCrypto: jose refuses to make small ones), as a public JWK. */
+async function realRsaJwk(bits: number, kid: string): Promise<JWK> {
+  const pair = await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: bits,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  );
+  return { ...(await exportJWK(pair.publicKey)), kid };
+}
+
+Deno.test("JwksKeySet.keysFor() drops RSA keys over 8192 or under 2048 bits, logged, keeping the rest", async () => {
+  const small = await realRsaJwk(1024, "rsa-1024");
+  await using server = startJwksServer([
+    rsa.jwk,
+    rsaJwkOfSize(16_384, "rsa-16384"),
+    rsaJwkOfSize(8193, "rsa-8193"),
+    rsaJwkOfSize(8192, "rsa-8192"),
+    small,
+    { kty: "RSA", e: "AQAB", n: "", kid: "rsa-empty" },
+    ec.jwk,
+  ]);
+  const { set, log } = keySet(server.uri);
+  const snapshot = await set.keysFor("rsa-1", live());
+  assert.deepEqual([...snapshot.kids].sort(), ["ec-1", "rsa-1", "rsa-8192"]);
+  assert.equal(snapshot.size, 3);
+  const dropped = log.lines.filter((line) => line.event === "providers.jwks.key_dropped");
+  assert.deepEqual(dropped.map((line) => [line.attributes?.kid, line.attributes?.reason]), [
+    ["rsa-16384", "RSA modulus of 16384 bits (at most 8192)"],
+    ["rsa-8193", "RSA modulus of 8193 bits (at most 8192)"],
+    ["rsa-1024", "RSA modulus of 1024 bits (at least 2048)"],
+    ["rsa-empty", "RSA key without a valid modulus"],
+  ]);
+  assert.ok(dropped.every((line) => line.level === "warn"));
+  assert.equal(set.status().last_error, null);
+});
+
+Deno.test("JwksKeySet.keysFor() treats a set of only oversized RSA keys as invalid, keeping the good one", async () => {
+  await using server = startJwksServer([rsa.jwk]);
+  const { set, clock } = keySet(server.uri);
+  const good = await set.keysFor("rsa-1", live());
+  server.keys = [rsaJwkOfSize(16_384, "rsa-1")];
+  clock.now += 600_000;
+  await set.keysFor("rsa-1", live());
+  await set.settled();
+  assert.equal(await set.keysFor("rsa-1", live()), good);
+  assert.match(String(set.status().last_error), /no usable keys/);
+  await rejectsUnavailable(keySet(server.uri).set.keysFor("rsa-1", live()), "invalid_jwks");
 });
