@@ -4,13 +4,14 @@
  * turns the `memberOf` DNs into roles by the original's rules (see
  * `_ldap_roles.ts`). Unlike the original, the username is escaped (RFC 4515),
  * connections are pooled, every step honours the host's augmenter timeout,
- * lookups are cached (bounded, single-flight) and roles are deduplicated.
+ * lookups are cached (bounded, single-flight), roles are deduplicated, and
+ * a username matching several entries is an error (fail closed), not a merge.
  *
  * @module
  */
 
 import type { Entry } from "ldapts";
-import { defineAugmenter, type PluginOptions } from "../lib/plugin.ts";
+import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from "../lib/plugin.ts";
 import { bounded } from "./_ldap_errors.ts";
 import { personFilter } from "./_ldap_filter.ts";
 import { type LdapOptions, parseLdapOptions } from "./_ldap_options.ts";
@@ -89,6 +90,11 @@ export default defineAugmenter<LdapOptions>({
             username,
             entries: searchEntries.length,
           });
+          // Fail closed: never guess whose roles these are (on_error decides).
+          throw new UpstreamUnavailableError(
+            `LDAP search ambiguous: ${searchEntries.length} entries match the username`,
+            "ambiguous",
+          );
         }
         const roles = rolesFromMemberOf(searchEntries.flatMap(memberOf), options.rule);
         context.log.debug("augmenters.ldap.lookup", "looked up LDAP roles", {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Client } from "ldapts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
 import { captureLogger, pluginContext } from "../support/plugin_context.ts";
 import { startSlapd } from "../support/slapd.ts";
@@ -396,3 +397,43 @@ systemTest(
     await assert.rejects(rolesOf(ldap, "bob"), isUnavailable("closed"));
   },
 );
+
+/** Adds a second person `cn=<cn>` under `ou=contractors` (admin bind), in `admins`. */
+async function addTwin(server: Awaited<ReturnType<typeof startSlapd>>, cn: string) {
+  const client = new Client({ url: server.url });
+  try {
+    await client.bind(server.adminDn, server.adminPassword);
+    await client.add(`cn=${cn},ou=contractors,ou=people,${server.searchBase}`, {
+      objectClass: ["inetOrgPerson", "authotronAdUser"],
+      cn,
+      sn: cn,
+      memberOf: [`CN=admins,ou=groups,${server.searchBase}`],
+    });
+  } finally {
+    await client.unbind();
+  }
+}
+
+systemTest("ldap augment() fails closed when several entries match the username (U12)", [
+  "slapd",
+], async () => {
+  await using server = await startSlapd(AD);
+  await addTwin(server, "bob");
+  const log = captureLogger();
+  await using ldap = await createLdapAugmenter(
+    slapdOptions(server),
+    pluginContext("directory", "corp", log),
+  );
+  await assert.rejects(rolesOf(ldap, "bob"), isUnavailable("ambiguous"));
+  await assert.rejects(rolesOf(ldap, "BOB"), isUnavailable("ambiguous"));
+  const ambiguous = log.lines.filter((line) => line.event === "augmenters.ldap.ambiguous");
+  assert.equal(ambiguous.length, 2, "logged each time: failures are not cached");
+  assert.equal(ambiguous[0].attributes?.entries, 2);
+  assert.equal(ldap.status().failures, 2);
+  assert.match(String(ldap.status().last_error?.message), /ambiguous: 2 entries/);
+  assert.deepEqual(
+    await rolesOf(ldap, "alice"),
+    ["admins", "users", "SomeRole"],
+    "others unaffected",
+  );
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { jwtVerify } from "jose";
+import { Client } from "ldapts";
 import { loadConfig } from "../../lib/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { checkPlugins } from "../../lib/gateway.ts";
@@ -183,3 +184,41 @@ Deno.test("ldap config: a malformed filters entry or a missing bind_dn refuses t
   assert.match(noBindDn.message, /augmenters\[0\]\.bind_dn/);
   assert.match(noBindDn.message, /required/);
 });
+
+systemTest(
+  "/authenticate with two LDAP entries for one username: on_error skip → no LDAP roles, fail → 503 (U12)",
+  [
+    "slapd",
+  ],
+  async () => {
+    await using ldap = await startSlapd({ memberOf: "active-directory" });
+    const admin = new Client({ url: ldap.url });
+    try {
+      await admin.bind(ldap.adminDn, ldap.adminPassword);
+      await admin.add(`cn=carol,ou=contractors,ou=people,${ldap.searchBase}`, {
+        objectClass: ["inetOrgPerson", "authotronAdUser"],
+        cn: "carol",
+        sn: "carol",
+        memberOf: [`CN=admins,ou=groups,${ldap.searchBase}`],
+      });
+    } finally {
+      await admin.unbind();
+    }
+    for (const [onError, status] of [["skip", 200], ["fail", 503]] as const) {
+      await using gw = await startGateway(
+        testConfig(
+          `${PLAIN}augmenters:\n${ldapEntry("directory", ldap.url, `    on_error: ${onError}\n`)}`,
+        ),
+        { files: { "ldap.secret": `${ldap.bindPassword}\n` } },
+      );
+      const { res } = await gw.request("/authenticate", {
+        headers: { authorization: basicAuth("carol:carolpw") },
+      });
+      assert.equal(res.status, status, `on_error: ${onError}`);
+      if (status === 200) assert.deepEqual(await rolesInJwt(res), [], "never the twin's admins");
+      const logs = gw.logs.join("\n");
+      assert.match(logs, /augmenters\.ldap\.ambiguous/);
+      assert.match(logs, /auth\.augmenter\.failed/);
+    }
+  },
+);
