@@ -8,6 +8,7 @@
  */
 
 import { OptionsError, type PluginOptions } from "../lib/plugin.ts";
+import { ALLOW_INSECURE_TRANSPORT, checkTransport } from "../providers/_transport.ts";
 import { type RoleRule, roleRule } from "./_ldap_roles.ts";
 
 /** Where the bind password comes from (exactly one source). */
@@ -62,6 +63,7 @@ const KNOWN_KEYS = new Set([
   "connect_timeout_ms",
   "operation_timeout_ms",
   "ldap_user",
+  ALLOW_INSECURE_TRANSPORT,
 ]);
 
 function requiredString(options: PluginOptions, key: string): string {
@@ -169,6 +171,7 @@ export function parseLdapOptions(options: PluginOptions): LdapOptions {
   if (caFile !== undefined && !secure && !startTls) {
     throw new OptionsError(["ca_file"], "only used with an ldaps:// uri or start_tls: true");
   }
+  checkTransport(options, ["uri"], uri, startTls);
   return {
     uri,
     searchBase: requiredString(options, "search_base"),

@@ -15,6 +15,7 @@ import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from ".
 import { bounded } from "./_ldap_errors.ts";
 import { personFilter } from "./_ldap_filter.ts";
 import { type LdapOptions, parseLdapOptions } from "./_ldap_options.ts";
+import { warnInsecureTransport } from "../providers/_transport.ts";
 import { loadLdapSecrets } from "./_ldap_secrets.ts";
 import { LdapPool, type LdapPoolStats } from "./_ldap_pool.ts";
 import { rolesFromMemberOf } from "./_ldap_roles.ts";
@@ -51,6 +52,12 @@ export default defineAugmenter<LdapOptions>({
     return parseLdapOptions(options);
   },
   async create(options, context) {
+    warnInsecureTransport(
+      context.log,
+      "augmenters.ldap.insecure_transport",
+      { uri: options.uri },
+      options.startTls,
+    );
     const secrets = await loadLdapSecrets(options, context.configUrl);
     const pool = new LdapPool({
       uri: options.uri,

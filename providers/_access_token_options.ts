@@ -9,6 +9,7 @@
 
 import { OptionsError, type PluginOptions } from "../lib/plugin.ts";
 import { DEFAULT_JWKS_SETTINGS, type JwksSettings } from "./_jwks.ts";
+import { checkTransport } from "./_transport.ts";
 
 /** Settings of access-token validation. */
 export interface AccessTokenOptions {
@@ -111,6 +112,7 @@ function certUri(options: PluginOptions, at: Path): string {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new OptionsError([...at, "cert_uri"], "expected an http or https URL");
   }
+  checkTransport(options, [...at, "cert_uri"], value);
   return value;
 }
 
@@ -134,7 +136,8 @@ function algorithms(options: PluginOptions, at: Path): string[] | undefined {
 }
 
 /**
- * Reads `cert_uri`, `algorithms`, `issuer`, `audience`, `clock_skew_s`,
+ * Reads `cert_uri` (plain `http:` only to loopback or with
+ * `allow_insecure_transport: true`), `algorithms`, `issuer`, `audience`, `clock_skew_s`,
  * `check_nbf`, `require_scope`, `max_token_lifetime_s`, `jwks_cache_ttl_s`,
  * `jwks_refetch_interval_s`, `jwks_max_stale_s`, `jwks_timeout_s`, `token_cache_ttl_s` and
  * `token_cache_max_entries` from `options`. Errors name the key path,

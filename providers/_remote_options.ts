@@ -8,6 +8,7 @@
  */
 
 import { OptionsError, type PluginOptions } from "../lib/plugin.ts";
+import { checkTransport } from "./_transport.ts";
 
 /** A non-empty string option; throws naming `key` otherwise. */
 export function requireString(options: PluginOptions, key: string): string {
@@ -18,7 +19,10 @@ export function requireString(options: PluginOptions, key: string): string {
   return value;
 }
 
-/** An `http:` or `https:` URL option, without embedded credentials. */
+/**
+ * An `http:` or `https:` URL option, without embedded credentials; plain
+ * `http:` only to loopback or with `allow_insecure_transport: true`.
+ */
 export function requireHttpUrl(options: PluginOptions, key: string): string {
   const value = requireString(options, key);
   let url: URL;
@@ -33,6 +37,7 @@ export function requireHttpUrl(options: PluginOptions, key: string): string {
   if (url.username !== "" || url.password !== "") {
     throw new OptionsError([key], "the URL must not carry credentials");
   }
+  checkTransport(options, [key], value);
   return value;
 }
 

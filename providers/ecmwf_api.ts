@@ -14,6 +14,7 @@
 
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
 import { type CacheLifetimes, cacheLifetimes, joinUrl, requireHttpUrl } from "./_remote_options.ts";
+import { warnInsecureTransport } from "./_transport.ts";
 import { createVerdictCache } from "./_verdict_cache.ts";
 import { jsonObject } from "./_upstream_json.ts";
 
@@ -46,6 +47,7 @@ export default defineProvider<EcmwfApiOptions>({
     };
   },
   create({ uri, cache }, context) {
+    warnInsecureTransport(context.log, "providers.ecmwf_api.insecure_transport", { uri });
     const verdicts = createVerdictCache<User>(context, "who-am-i", cache);
     const endpoint = joinUrl(uri, "/who-am-i");
     return {

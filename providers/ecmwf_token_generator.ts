@@ -26,6 +26,7 @@ import {
   readAccessToken,
 } from "./_exchange_flow.ts";
 import { cacheLifetimes, joinUrl, requireHttpUrl, requireString } from "./_remote_options.ts";
+import { warnInsecureTransport } from "./_transport.ts";
 import { assertClientAccepted, jsonObject } from "./_upstream_json.ts";
 
 /** Options of the `ecmwf-token-generator` provider. */
@@ -54,6 +55,10 @@ export default defineProvider<TokenGeneratorOptions>({
     };
   },
   create(options, context) {
+    warnInsecureTransport(context.log, "providers.ecmwf_token_generator.insecure_transport", {
+      token_generator_url: options.tokenGeneratorUrl,
+      cert_uri: options.accessToken.certUri,
+    });
     const validateUrl = joinUrl(options.tokenGeneratorUrl, "/validate-token");
     const exchangeUrl = joinUrl(options.tokenGeneratorUrl, "/admin/refresh-access-token");
     return createExchangeProvider(context, options, "validation", {

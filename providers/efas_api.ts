@@ -17,6 +17,7 @@
 
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
 import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_remote_options.ts";
+import { warnInsecureTransport } from "./_transport.ts";
 import { createVerdictCache } from "./_verdict_cache.ts";
 import { jsonObject } from "./_upstream_json.ts";
 
@@ -56,6 +57,7 @@ export default defineProvider<EfasApiOptions>({
     };
   },
   create({ uri, cache }, context) {
+    warnInsecureTransport(context.log, "providers.efas_api.insecure_transport", { uri });
     const verdicts = createVerdictCache<User>(context, "token-check", cache);
     return {
       filterRealm: EFAS_FILTER_REALM,

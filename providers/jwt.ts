@@ -13,6 +13,7 @@ import {
   createAccessTokenValidator,
   parseAccessTokenOptions,
 } from "./_access_token.ts";
+import { warnInsecureTransport } from "./_transport.ts";
 
 export default defineProvider<AccessTokenOptions>({
   scheme: "Bearer",
@@ -24,6 +25,9 @@ export default defineProvider<AccessTokenOptions>({
     return parseAccessTokenOptions(options);
   },
   create(options, context) {
+    warnInsecureTransport(context.log, "providers.jwt.insecure_transport", {
+      cert_uri: options.certUri,
+    });
     const validator = createAccessTokenValidator(options, context);
     return {
       authenticate: (credential, ctx) => validator.validate(credential, ctx.signal),

@@ -30,6 +30,7 @@ import {
   readAccessToken,
 } from "./_exchange_flow.ts";
 import { cacheLifetimes, joinUrl, requireHttpUrl, requireString } from "./_remote_options.ts";
+import { warnInsecureTransport } from "./_transport.ts";
 import { assertClientAccepted, jsonObject } from "./_upstream_json.ts";
 
 /** Options of the `openid-offline` provider. */
@@ -63,6 +64,10 @@ export default defineProvider<OpenidOfflineOptions>({
     };
   },
   create(options, context) {
+    warnInsecureTransport(context.log, "providers.openid_offline.insecure_transport", {
+      iam_url: options.iamUrl,
+      cert_uri: options.accessToken.certUri,
+    });
     const base = joinUrl(
       options.iamUrl,
       `/realms/${encodeURIComponent(context.realm)}/protocol/openid-connect`,
