@@ -73,6 +73,9 @@ function startKeycloak(): Keycloak {
         return json({ error: "invalid_grant", error_description: "Invalid refresh token" }, 400);
       }
       if (token === "exchange:no-access-token") return json({ token_type: "Bearer" });
+      if (token === "exchange:rotates") {
+        return json({ access_token: ACCESS, refresh_token: "rotated-refresh-secret" });
+      }
       if (token === "exchange:expired") return json({ access_token: EXPIRED });
       if (token === "slow") {
         return new Promise((r) => setTimeout(() => r(json({ access_token: ACCESS })), 300));
@@ -135,6 +138,22 @@ Deno.test("openid-offline introspects, exchanges and validates an offline token 
     1,
     1,
   ]);
+});
+
+Deno.test("openid-offline warns (token_rotated) when the exchange answer rotates the offline token (U04)", async () => {
+  await using kc = startKeycloak();
+  await using gw = await startGateway(bearerConfig(provider(kc)));
+  assert.equal((await authenticateBearer(gw, NASTY)).status, 200);
+  assert.ok(
+    !gw.logs.join("\n").includes("token_rotated"),
+    "the same refresh_token back: no warning",
+  );
+  assert.equal((await authenticateBearer(gw, "exchange:rotates")).status, 200);
+  const warned = gw.logs.filter((line) => line.includes("providers.openid_offline.token_rotated"));
+  assert.equal(warned.length, 1);
+  assert.match(warned[0], /"severityText":"WARN"/);
+  const logs = gw.logs.join("\n");
+  assert.ok(!logs.includes("rotated-refresh-secret") && !logs.includes("exchange:rotates"));
 });
 
 Deno.test("openid-offline rejects inactive and non-offline tokens with 401 and never exchanges them", async () => {
