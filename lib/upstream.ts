@@ -9,6 +9,7 @@
  * @module
  */
 
+import { errorMessage } from "./errors.ts";
 import {
   type UpstreamHttp,
   type UpstreamRequest,
@@ -61,8 +62,7 @@ function classify(error: unknown, signal: AbortSignal): UpstreamUnavailableError
       cause: error,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new UpstreamUnavailableError(`upstream unreachable: ${message}`, "refused", {
+  return new UpstreamUnavailableError(`upstream unreachable: ${errorMessage(error)}`, "refused", {
     cause: error,
   });
 }
