@@ -9,6 +9,7 @@
  * @module
  */
 
+import { describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
@@ -127,7 +128,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   function crashed(pattern: string, error: unknown): Response {
     log.error("routes.handler.failed", "request handler failed", {
       route: pattern,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     });
     return new Response(null, { status: 500 });
   }
