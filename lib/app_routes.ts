@@ -98,7 +98,7 @@ const UNAUTHORIZED = new Map<string, Response>();
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
 /** A value safe for a response header: visible ASCII as is, anything else percent-encoded. */
-export function headerSafe(value: string): string {
+function headerSafe(value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
@@ -125,7 +125,7 @@ export function clientAddress(
 }
 
 /** Authenticates a request, answering 401/503 itself when that fails. */
-export async function authenticateRequest(
+async function authenticateRequest(
   req: Request,
   deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
   ctx?: RouteContext,

@@ -48,7 +48,7 @@ export interface CheckedPlugin<M> {
 }
 
 /** Where an entry's module lives. */
-export function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
+function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
   if (entry.type !== undefined) {
     const builtins = entry.kind === "provider" ? BUILTIN_PROVIDERS : BUILTIN_AUGMENTERS;
     if (!builtins.includes(entry.type)) {

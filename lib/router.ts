@@ -53,7 +53,7 @@ interface CompiledRoute {
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Extracts the path of an absolute request URL without building a `URL`. */
-export function pathOf(url: string): string {
+function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   let end = url.length;

@@ -67,8 +67,8 @@ function classify(error: unknown, signal: AbortSignal): UpstreamUnavailableError
   });
 }
 
-/** Builds the request URL with encoded query parameters (exposed for tests and logs). */
-export function buildUrl(url: string | URL, query?: Readonly<Record<string, string>>): URL {
+/** Builds the request URL with encoded query parameters. */
+function buildUrl(url: string | URL, query?: Readonly<Record<string, string>>): URL {
   const target = new URL(url);
   for (const [key, value] of Object.entries(query ?? {})) target.searchParams.append(key, value);
   return target;

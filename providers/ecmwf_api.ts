@@ -36,6 +36,7 @@ function toUser(body: Record<string, unknown>): User | null {
   };
 }
 
+/** The `ecmwf-api` provider. */
 export default defineProvider<EcmwfApiOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): EcmwfApiOptions {

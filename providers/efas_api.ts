@@ -46,6 +46,7 @@ function toUser(body: Record<string, unknown>): User | null {
   };
 }
 
+/** The `efas-api` provider. */
 export default defineProvider<EfasApiOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): EfasApiOptions {

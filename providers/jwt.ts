@@ -14,6 +14,7 @@ import {
   parseAccessTokenOptions,
 } from "./_access_token.ts";
 
+/** The `jwt` provider. */
 export default defineProvider<AccessTokenOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): AccessTokenOptions {
