@@ -47,6 +47,7 @@ function memberOf(entry: Entry): string[] {
   return [entry[key]].flat().map((v) => typeof v === "string" ? v : new TextDecoder().decode(v));
 }
 
+/** The `ldap` augmenter. */
 export default defineAugmenter<LdapOptions>({
   parseOptions(options: PluginOptions): LdapOptions {
     return parseLdapOptions(options);

@@ -13,6 +13,7 @@ export interface PlainAugmenterOptions {
   readonly roles: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
+/** The `plain` augmenter. */
 export default defineAugmenter<PlainAugmenterOptions>({
   parseOptions(options: PluginOptions): PlainAugmenterOptions {
     const raw = options.roles ?? {};

@@ -36,6 +36,7 @@ function section(value: unknown, path: string[]): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The `plain_advanced` augmenter. */
 export default defineAugmenter<PlainAdvancedOptions>({
   serial: true,
   parseOptions(options: PluginOptions): PlainAdvancedOptions {

@@ -98,7 +98,7 @@ const UNAUTHORIZED = new Map<string, Response>();
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
 /** A value safe for a response header: visible ASCII as is, anything else percent-encoded. */
-export function headerSafe(value: string): string {
+function headerSafe(value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
@@ -125,16 +125,27 @@ export function clientAddress(
 }
 
 /** Authenticates a request, answering 401/503 itself when that fails. */
-export async function authenticateRequest(
+function authenticateRequest(
   req: Request,
   deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
   ctx?: RouteContext,
 ): Promise<Authenticated> {
-  const outcome = await deps.pipeline.authenticate(
+  return authenticateWith(
+    deps,
     readAsciiHeader(req.headers, "authorization"),
     readAsciiHeader(req.headers, "x-auth-realm"),
     clientAddress(req, deps.config, ctx),
   );
+}
+
+/** {@link authenticateRequest} with the request's headers and address already read. */
+async function authenticateWith(
+  deps: Pick<AppRouteDeps, "pipeline" | "challenge" | "config">,
+  authorization: string | undefined,
+  realm: string | undefined,
+  address: string | undefined,
+): Promise<Authenticated> {
+  const outcome = await deps.pipeline.authenticate(authorization, realm, address);
   if (outcome.ok) return { user: outcome.user };
   return {
     response: failureResponse(outcome, deps.challenge, deps.config.auth.upstreamFailureStatus),
@@ -147,8 +158,12 @@ export async function authenticateRequest(
  */
 export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
   const { issuer, config } = deps;
-  const authenticate = async (req: Request, ctx: RouteContext) => {
-    const auth = await authenticateRequest(req, deps, ctx);
+  const authenticate = async (
+    authorization: string | undefined,
+    realm: string | undefined,
+    address: string | undefined,
+  ) => {
+    const auth = await authenticateWith(deps, authorization, realm, address);
     if (!auth.user) return auth.response;
     const user = auth.user;
     const token = await issuer.issue(user);
@@ -163,13 +178,15 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     };
     return deps.responses?.respond(user, token, build) ?? build();
   };
-  // A cached decision is answered synchronously (no promise turn in Deno.serve).
-  return (req: Request, ctx: RouteContext) =>
-    deps.responses?.cachedResponse(
-      readAsciiHeader(req.headers, "authorization"),
-      readAsciiHeader(req.headers, "x-auth-realm"),
-      clientAddress(req, config, ctx),
-    ) ?? authenticate(req, ctx);
+  // A cached decision is answered synchronously (no promise turn in Deno.serve);
+  // the headers are read once, for the cache and, on a miss, the pipeline.
+  return (req: Request, ctx: RouteContext) => {
+    const authorization = readAsciiHeader(req.headers, "authorization");
+    const realm = readAsciiHeader(req.headers, "x-auth-realm");
+    const address = clientAddress(req, config, ctx);
+    return deps.responses?.cachedResponse(authorization, realm, address) ??
+      authenticate(authorization, realm, address);
+  };
 }
 
 /** The routes of the application listener. */

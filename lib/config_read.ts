@@ -22,7 +22,7 @@ export type Read<T> = (ctx: ReadContext, value: unknown, path: KeyPath) => T;
 const SECRET_KEY = /secret|passw|token|api[-_]?key|private[-_]?key|credential|^(uri|url|dsn)$/i;
 
 /** Whether the value at `path` must never be echoed in a message. */
-export function isSecretPath(path: KeyPath): boolean {
+function isSecretPath(path: KeyPath): boolean {
   return path.some((part) => typeof part === "string" && SECRET_KEY.test(part));
 }
 

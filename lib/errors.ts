@@ -29,6 +29,16 @@ export class GatewayError extends Error {
   }
 }
 
+/** The message of a thrown value (`String(value)` when it is not an `Error`). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `Name: message` of a thrown value, for logs and `/status` (`String(value)` for a non-`Error`). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** Formats a key path as `providers[1].users[0].password`. */
 export function formatKeyPath(path: readonly (string | number)[]): string {
   let out = "";

@@ -10,6 +10,7 @@ import { appRoutes, authenticateHandler, healthResponse } from "./app_routes.ts"
 import { loadAssets } from "./assets.ts";
 import { buildChallenge } from "./challenge.ts";
 import { type Config, VERSION } from "./config_types.ts";
+import { errorMessage } from "./errors.ts";
 import { DecisionCache } from "./decision_cache.ts";
 import { extAuthzRoutes } from "./ext_authz_routes.ts";
 import { jwksRoute } from "./jwks.ts";
@@ -255,7 +256,7 @@ export async function createGateway(
             });
           } catch (error) {
             log.error("metrics.render.failed", "failed to render metrics", {
-              error: error instanceof Error ? error.message : String(error),
+              error: errorMessage(error),
             });
             return new Response("failed to render metrics\n", { status: 500 });
           }

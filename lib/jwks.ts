@@ -22,7 +22,7 @@ export const MAX_JWKS_AGE = 300;
  * negative. A rotation waits this long between publishing a key and signing
  * with it (docs/backends.md).
  */
-export function jwksMaxAge(lifetime: number): number {
+function jwksMaxAge(lifetime: number): number {
   return Math.max(0, Math.min(MAX_JWKS_AGE, lifetime));
 }
 

@@ -35,7 +35,7 @@ const INTEGER = /^[+-]?\d+$/;
  * `now + jwt.exp`, lowered to the user's `exp` attribute when that is a
  * base-10 integer (non-integers are ignored, as in the original).
  */
-export function expiryFor(user: ResolvedUser, now: number, lifetime: number): number {
+function expiryFor(user: ResolvedUser, now: number, lifetime: number): number {
   const exp = now + lifetime;
   const cap = user.attributes.exp;
   if (cap === undefined || !INTEGER.test(cap)) return exp;

@@ -175,27 +175,19 @@ class HostLogger implements Logger {
   }
 
   debug(event: string, message: string, attributes?: LogAttributes): void {
-    if (ORDER.debug >= this.#instance.threshold) {
-      this.#emit("debug", event, message, attributes);
-    }
+    this.#log("debug", event, message, attributes);
   }
 
   info(event: string, message: string, attributes?: LogAttributes): void {
-    if (ORDER.info >= this.#instance.threshold) {
-      this.#emit("info", event, message, attributes);
-    }
+    this.#log("info", event, message, attributes);
   }
 
   warn(event: string, message: string, attributes?: LogAttributes): void {
-    if (ORDER.warn >= this.#instance.threshold) {
-      this.#emit("warn", event, message, attributes);
-    }
+    this.#log("warn", event, message, attributes);
   }
 
   error(event: string, message: string, attributes?: LogAttributes): void {
-    if (ORDER.error >= this.#instance.threshold) {
-      this.#emit("error", event, message, attributes);
-    }
+    this.#log("error", event, message, attributes);
   }
 
   child(...category: string[]): Logger {
@@ -224,6 +216,10 @@ class HostLogger implements Logger {
       ...attributes,
       suppressed_count: suppressed,
     }, now);
+  }
+
+  #log(level: Level, event: string, message: string, attributes?: LogAttributes): void {
+    if (ORDER[level] >= this.#instance.threshold) this.#emit(level, event, message, attributes);
   }
 
   #emit(

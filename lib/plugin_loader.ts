@@ -7,7 +7,7 @@
  */
 
 import type { Config, PluginEntry } from "./config_types.ts";
-import { ConfigError, type GatewayErrorCode } from "./errors.ts";
+import { ConfigError, errorMessage, type GatewayErrorCode } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import {
   type Augmenter,
@@ -48,7 +48,7 @@ export interface CheckedPlugin<M> {
 }
 
 /** Where an entry's module lives. */
-export function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
+function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
   if (entry.type !== undefined) {
     const builtins = entry.kind === "provider" ? BUILTIN_PROVIDERS : BUILTIN_AUGMENTERS;
     if (!builtins.includes(entry.type)) {
@@ -107,7 +107,7 @@ export async function checkPlugin(
       entry,
       "ERR_PLUGIN_LOAD",
       [entry.type !== undefined ? "type" : "module"],
-      `cannot import ${url.href}: ${error instanceof Error ? error.message : String(error)}`,
+      `cannot import ${url.href}: ${errorMessage(error)}`,
       error,
     );
   }
@@ -128,24 +128,8 @@ export async function checkPlugin(
     try {
       options = checked.parseOptions(entry.options);
     } catch (error) {
-      if (error instanceof OptionsError) {
-        throw entryError(
-          config,
-          entry,
-          "ERR_PLUGIN_OPTIONS",
-          error.path,
-          error.message,
-          error,
-        );
-      }
-      throw entryError(
-        config,
-        entry,
-        "ERR_PLUGIN_OPTIONS",
-        [],
-        error instanceof Error ? error.message : String(error),
-        error,
-      );
+      throw optionsError(config, entry, error) ??
+        entryError(config, entry, "ERR_PLUGIN_OPTIONS", [], errorMessage(error), error);
     }
   }
   return {
@@ -180,22 +164,12 @@ export async function createPlugin(
   try {
     instance = await plugin.module.create(plugin.options as never, context);
   } catch (error) {
-    if (error instanceof OptionsError) {
-      throw entryError(
-        config,
-        plugin.entry,
-        "ERR_PLUGIN_OPTIONS",
-        error.path,
-        error.message,
-        error,
-      );
-    }
-    throw entryError(
+    throw optionsError(config, plugin.entry, error) ?? entryError(
       config,
       plugin.entry,
       "ERR_PLUGIN_CREATE",
       [],
-      `create() failed: ${error instanceof Error ? error.message : String(error)}`,
+      `create() failed: ${errorMessage(error)}`,
       error,
     );
   }
@@ -244,6 +218,13 @@ function commonShape(m: Record<string, unknown>): string | undefined {
     return "the default export's parseOptions must be a function";
   }
   return undefined;
+}
+
+/** An `OptionsError` from a plugin as the config error at its key; `undefined` for anything else. */
+function optionsError(config: Config, entry: PluginEntry, error: unknown): ConfigError | undefined {
+  return error instanceof OptionsError
+    ? entryError(config, entry, "ERR_PLUGIN_OPTIONS", error.path, error.message, error)
+    : undefined;
 }
 
 function entryError(

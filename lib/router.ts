@@ -9,6 +9,7 @@
  * @module
  */
 
+import { describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
@@ -52,7 +53,7 @@ interface CompiledRoute {
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Extracts the path of an absolute request URL without building a `URL`. */
-export function pathOf(url: string): string {
+function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   let end = url.length;
@@ -127,7 +128,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   function crashed(pattern: string, error: unknown): Response {
     log.error("routes.handler.failed", "request handler failed", {
       route: pattern,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     });
     return new Response(null, { status: 500 });
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { GatewayError } from "./errors.ts";
+import { errorMessage, GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
 
 /** A gateway that is listening. */
@@ -35,13 +35,13 @@ function bind(
       onListen: () => {},
       onError: (error) => {
         gateway.log.error("routes.server.error", "unhandled server error", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
         return new Response(null, { status: 500 });
       },
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new GatewayError(
       "ERR_STARTUP",
       `could not bind ${kind} server on ${host}:${port}: ${reason}`,

@@ -59,7 +59,7 @@ function pluginState(plugin: StatusPlugin): unknown {
 }
 
 /** Builds the `/status` document. */
-export async function buildStatus(sources: StatusSources): Promise<Record<string, unknown>> {
+async function buildStatus(sources: StatusSources): Promise<Record<string, unknown>> {
   const now = (sources.now ?? Date.now)();
   const readiness = await sources.readiness.evaluate();
   return {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { errorMessage } from "./errors.ts";
 import {
   type UpstreamHttp,
   type UpstreamRequest,
@@ -61,14 +62,13 @@ function classify(error: unknown, signal: AbortSignal): UpstreamUnavailableError
       cause: error,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new UpstreamUnavailableError(`upstream unreachable: ${message}`, "refused", {
+  return new UpstreamUnavailableError(`upstream unreachable: ${errorMessage(error)}`, "refused", {
     cause: error,
   });
 }
 
-/** Builds the request URL with encoded query parameters (exposed for tests and logs). */
-export function buildUrl(url: string | URL, query?: Readonly<Record<string, string>>): URL {
+/** Builds the request URL with encoded query parameters. */
+function buildUrl(url: string | URL, query?: Readonly<Record<string, string>>): URL {
   const target = new URL(url);
   for (const [key, value] of Object.entries(query ?? {})) target.searchParams.append(key, value);
   return target;

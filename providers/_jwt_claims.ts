@@ -118,7 +118,7 @@ function collectRoles(claims: Record<string, unknown>): string[] | undefined {
 }
 
 /** A claim value as the original stringifies it, without control characters. */
-export function attributeText(value: unknown): string {
+function attributeText(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value) ?? "null";
   return text.replace(/\p{Cc}/gu, "");
 }

@@ -15,8 +15,7 @@
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
 import { type CacheLifetimes, cacheLifetimes, joinUrl, requireHttpUrl } from "./_remote_options.ts";
 import { warnInsecureTransport } from "./_transport.ts";
-import { createVerdictCache } from "./_verdict_cache.ts";
-import { jsonObject } from "./_upstream_json.ts";
+import { createTokenQuery } from "./_token_query.ts";
 
 /** Options of the `ecmwf-api` provider. */
 export interface EcmwfApiOptions {
@@ -38,6 +37,7 @@ function toUser(body: Record<string, unknown>): User | null {
   };
 }
 
+/** The `ecmwf-api` provider. */
 export default defineProvider<EcmwfApiOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): EcmwfApiOptions {
@@ -48,29 +48,14 @@ export default defineProvider<EcmwfApiOptions>({
   },
   create({ uri, cache }, context) {
     warnInsecureTransport(context.log, "providers.ecmwf_api.insecure_transport", { uri });
-    const verdicts = createVerdictCache<User>(context, "who-am-i", cache);
-    const endpoint = joinUrl(uri, "/who-am-i");
     return {
-      async authenticate(credential, { signal, log }) {
-        const user = await verdicts.lookup(credential, signal, async (shared) => {
-          const res = await context.http.request(endpoint, {
-            query: { token: credential },
-            signal: shared,
-          });
-          if (res.status >= 400) {
-            log.debug("providers.ecmwf_api.rejected", "who-am-i refused the key", {
-              status: res.status,
-            });
-            return null;
-          }
-          const found = toUser(jsonObject(res));
-          if (found === null) {
-            log.warn("providers.ecmwf_api.no_uid", "who-am-i answered without a uid");
-          }
-          return found;
-        });
-        return user ?? undefined;
-      },
+      authenticate: createTokenQuery(context, cache, {
+        cacheName: "who-am-i",
+        endpoint: joinUrl(uri, "/who-am-i"),
+        toUser,
+        rejected: ["providers.ecmwf_api.rejected", "who-am-i refused the key"],
+        unusable: ["providers.ecmwf_api.no_uid", "who-am-i answered without a uid"],
+      }),
     };
   },
 });

@@ -42,6 +42,7 @@ export interface TokenGeneratorOptions extends ExchangeSettings {
 /** The original's TTL for both steps. */
 const CACHE_TTL_S = 240;
 
+/** The `ecmwf-token-generator` provider. */
 export default defineProvider<TokenGeneratorOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): TokenGeneratorOptions {

@@ -18,8 +18,7 @@
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
 import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_remote_options.ts";
 import { warnInsecureTransport } from "./_transport.ts";
-import { createVerdictCache } from "./_verdict_cache.ts";
-import { jsonObject } from "./_upstream_json.ts";
+import { createTokenQuery } from "./_token_query.ts";
 
 /** Options of the `efas-api` provider. */
 export interface EfasApiOptions {
@@ -30,7 +29,7 @@ export interface EfasApiOptions {
 }
 
 /** The realm the original hard-codes for filtering, challenges and metrics. */
-export const EFAS_FILTER_REALM = "efas";
+const EFAS_FILTER_REALM = "efas";
 
 /** The original's success TTL. */
 const CACHE_TTL_S = 60;
@@ -48,6 +47,7 @@ function toUser(body: Record<string, unknown>): User | null {
   };
 }
 
+/** The `efas-api` provider. */
 export default defineProvider<EfasApiOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): EfasApiOptions {
@@ -58,29 +58,18 @@ export default defineProvider<EfasApiOptions>({
   },
   create({ uri, cache }, context) {
     warnInsecureTransport(context.log, "providers.efas_api.insecure_transport", { uri });
-    const verdicts = createVerdictCache<User>(context, "token-check", cache);
     return {
       filterRealm: EFAS_FILTER_REALM,
-      async authenticate(credential, { signal, log }) {
-        const user = await verdicts.lookup(credential, signal, async (shared) => {
-          const res = await context.http.request(uri, {
-            query: { token: credential },
-            signal: shared,
-          });
-          if (res.status >= 400) {
-            log.debug("providers.efas_api.rejected", "EFAS refused the token", {
-              status: res.status,
-            });
-            return null;
-          }
-          const found = toUser(jsonObject(res));
-          if (found === null) {
-            log.warn("providers.efas_api.bad_user", "EFAS answered without a valid username/roles");
-          }
-          return found;
-        });
-        return user ?? undefined;
-      },
+      authenticate: createTokenQuery(context, cache, {
+        cacheName: "token-check",
+        endpoint: uri,
+        toUser,
+        rejected: ["providers.efas_api.rejected", "EFAS refused the token"],
+        unusable: [
+          "providers.efas_api.bad_user",
+          "EFAS answered without a valid username/roles",
+        ],
+      }),
     };
   },
 });

@@ -15,6 +15,7 @@ import {
 } from "./_access_token.ts";
 import { warnInsecureTransport } from "./_transport.ts";
 
+/** The `jwt` provider. */
 export default defineProvider<AccessTokenOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): AccessTokenOptions {

@@ -50,6 +50,7 @@ export function hasOfflineAccess(scope: unknown): boolean {
   return typeof scope === "string" && scope.split(/\s+/).includes("offline_access");
 }
 
+/** The `openid-offline` provider. */
 export default defineProvider<OpenidOfflineOptions>({
   scheme: "Bearer",
   parseOptions(options: PluginOptions): OpenidOfflineOptions {

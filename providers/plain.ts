@@ -77,6 +77,7 @@ function parseUser(raw: unknown, index: number): PlainUser {
   };
 }
 
+/** The `plain` provider. */
 export default defineProvider<PlainOptions>({
   scheme: "Basic",
   parseOptions(options: PluginOptions): PlainOptions {

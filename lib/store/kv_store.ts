@@ -14,6 +14,7 @@
 
 import {
   sameOwner,
+  storeUnavailable,
   StoreUnavailableError,
   type TokenOwner,
   type TokenRecord,
@@ -45,9 +46,7 @@ async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreUnavailableError(`deno-kv ${what} failed: ${reason}`, { cause: error });
+    throw storeUnavailable("deno-kv", what, error);
   }
 }
 

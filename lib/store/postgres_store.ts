@@ -11,7 +11,8 @@
 import postgres from "postgres";
 import type { ResolvedUser } from "../plugin.ts";
 import {
-  StoreUnavailableError,
+  storeUnavailable,
+  type StoreUnavailableError,
   type TokenOwner,
   type TokenRecord,
   type TokenSelector,
@@ -93,12 +94,6 @@ async function migrate(sql: postgres.Sql): Promise<void> {
   });
 }
 
-function unavailable(what: string, error: unknown): StoreUnavailableError {
-  if (error instanceof StoreUnavailableError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`postgres ${what} failed: ${reason}`, { cause: error });
-}
-
 /**
  * Connects to `uri` and migrates the schema. Refuses (throws) only for a
  * schema newer than this gateway; an unreachable database is reported to
@@ -123,7 +118,7 @@ export async function openPostgresStore(
       await sql.end({ timeout: 5 });
       throw error;
     }
-    onDeferred(unavailable("migration", error));
+    onDeferred(storeUnavailable("postgres", "migration", error));
   }
   return store;
 }
@@ -151,7 +146,7 @@ class PostgresTokenStore implements TokenStore {
       await this.ready();
       return await fn(this.#sql);
     } catch (error) {
-      throw unavailable(what, error);
+      throw storeUnavailable("postgres", what, error);
     }
   }
 

@@ -9,6 +9,7 @@
  */
 
 import { runBounded } from "../bounded_call.ts";
+import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, CounterSeries } from "../metrics_families.ts";
 import type { ResolvedUser } from "../plugin.ts";
@@ -193,7 +194,7 @@ export class TokenService {
     const write = this.#call("touch", () => this.#store.touch(record.id, now)).catch((error) => {
       this.#log.debug("store.token.touch_failed", "could not record token use", {
         token_id: record.id,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }).finally(() => this.#pending.delete(write));
     this.#pending.add(write);

@@ -7,7 +7,7 @@
  */
 
 import type { Config } from "../config_types.ts";
-import { GatewayError } from "../errors.ts";
+import { errorMessage, GatewayError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { ProviderSlot } from "../pipeline.ts";
@@ -40,7 +40,7 @@ export async function openTokenService(
       })
       : await openKvStore(store.path);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     const where = store.type === "postgres" ? "store.uri" : `store.path ${store.path}`;
     throw new GatewayError("ERR_STARTUP", `token store (${where}): ${reason}`, { cause: error });
   }

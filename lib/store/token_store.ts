@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import type { ResolvedUser } from "../plugin.ts";
 
 /** Who owns a token: the user it was created for, matched exactly. */
@@ -49,6 +50,21 @@ export class StoreUnavailableError extends Error {
     super(message, options);
     this.name = "StoreUnavailableError";
   }
+}
+
+/**
+ * `error` as a {@link StoreUnavailableError} saying `<backend> <what> failed`;
+ * one already of that type is returned as is.
+ */
+export function storeUnavailable(
+  backend: string,
+  what: string,
+  error: unknown,
+): StoreUnavailableError {
+  if (error instanceof StoreUnavailableError) return error;
+  return new StoreUnavailableError(`${backend} ${what} failed: ${errorMessage(error)}`, {
+    cause: error,
+  });
 }
 
 /** A token backend. Every method throws {@link StoreUnavailableError} when the storage fails. */
