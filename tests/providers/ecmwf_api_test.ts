@@ -5,8 +5,10 @@ import { startGateway } from "../support/gateway.ts";
 import { freePort } from "../support/system.ts";
 import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
 import {
+  fault,
   faults,
   type IdentityUpstream,
+  isFaultMode,
   json,
   type RecordedRequest,
   startIdentityUpstream,
@@ -18,6 +20,7 @@ const NASTY = "key&token=other#frag+plus%20=";
 function whoAmI(req: RecordedRequest): Response | Promise<Response> {
   if (req.path !== "/v1/who-am-i" || req.method !== "GET") return faults.status(404);
   const token = req.query.get("token") ?? "";
+  if (isFaultMode(token)) return fault(token, req, { uid: "adam" }, "/v1/who-am-i?token=ok");
   switch (token) {
     case NASTY:
     case "ok":
@@ -30,22 +33,8 @@ function whoAmI(req: RecordedRequest): Response | Promise<Response> {
       return json({ message: "Invalid API key" }, 403);
     case "gone":
       return faults.status(404);
-    case "e500":
-      return faults.status(500);
-    case "e429":
-      return faults.status(429);
-    case "hang":
-      return faults.hang(req);
-    case "drip":
-      return faults.drip(req);
-    case "huge":
-      return faults.huge({ uid: "adam" });
-    case "bad-json":
-      return faults.invalidJson();
     case "array":
       return json([{ uid: "adam" }]);
-    case "redirect":
-      return faults.redirect("/v1/who-am-i?token=ok");
     case "slow":
       return new Promise((r) => setTimeout(() => r(json({ uid: "slow" })), 300));
     default:

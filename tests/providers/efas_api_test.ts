@@ -4,8 +4,10 @@ import { OptionsError } from "../../lib/plugin.ts";
 import { startGateway } from "../support/gateway.ts";
 import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
 import {
+  fault,
   faults,
   type IdentityUpstream,
+  isFaultMode,
   json,
   type RecordedRequest,
   startIdentityUpstream,
@@ -17,6 +19,9 @@ const NASTY = "efas&token=x#y+z%41";
 function efasCheck(req: RecordedRequest): Response | Promise<Response> {
   if (req.path !== "/api/check" || req.method !== "GET") return faults.status(404);
   const token = req.query.get("token") ?? "";
+  if (isFaultMode(token)) {
+    return fault(token, req, { username: "floods" }, "/api/check?version=2&token=ok");
+  }
   switch (token) {
     case NASTY:
     case "ok":
@@ -34,20 +39,6 @@ function efasCheck(req: RecordedRequest): Response | Promise<Response> {
       return json({ username: "floods", roles: "admin" });
     case "forbidden":
       return json({ detail: "invalid token" }, 403);
-    case "e500":
-      return faults.status(500);
-    case "e429":
-      return faults.status(429);
-    case "hang":
-      return faults.hang(req);
-    case "drip":
-      return faults.drip(req);
-    case "huge":
-      return faults.huge({ username: "floods" });
-    case "bad-json":
-      return faults.invalidJson();
-    case "redirect":
-      return faults.redirect("/api/check?version=2&token=ok");
     case "slow":
       return new Promise((r) => setTimeout(() => r(json({ username: "slow" })), 300));
     default:

@@ -118,6 +118,11 @@ export const FAULT_MODES = [
 /** One of {@link FAULT_MODES}. */
 export type FaultMode = typeof FAULT_MODES[number];
 
+/** Whether `name` is one of {@link FAULT_MODES}. */
+export function isFaultMode(name: string): name is FaultMode {
+  return (FAULT_MODES as readonly string[]).includes(name);
+}
+
 /** Answers `req` with fault `mode`; `huge` carries `fields`, `redirect` points to `location`. */
 export function fault(
   mode: FaultMode,
