@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { base64url, type JWTPayload, SignJWT } from "jose";
 import tokenGenerator from "../../providers/ecmwf_token_generator.ts";
-import { OptionsError } from "../../lib/plugin.ts";
 import { startGateway } from "../support/gateway.ts";
-import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
+import {
+  authenticateBearer,
+  bearerConfig,
+  reportMeasurement,
+  statusesInTurn,
+} from "../support/bearer.ts";
+import { assertEachKeyRequired } from "../support/plugin_context.ts";
 import {
   fault,
   FAULT_MODES,
-  type FaultMode,
   type IdentityUpstream,
+  isFaultMode,
   json,
   type RecordedRequest,
   startIdentityUpstream,
@@ -63,8 +68,8 @@ function startGenerator(): Generator {
     const token = String(body.token ?? body.refresh_token ?? "");
     const [step, mode] = token.split(":");
     if (req.path === "/validate-token" && req.method === "POST") {
-      if (step === "validate" && FAULT_MODES.includes(mode as FaultMode)) {
-        return fault(mode as FaultMode, req, { active: true }, "/validate-token");
+      if (step === "validate" && isFaultMode(mode)) {
+        return fault(mode, req, { active: true }, "/validate-token");
       }
       if (step === "validate" && mode === "empty500") return new Response(null, { status: 500 });
       if (step === "validate" && mode === "forbidden") return json({ error: "bad" }, 403);
@@ -73,13 +78,8 @@ function startGenerator(): Generator {
       return json({ active: true });
     }
     if (req.path === "/admin/refresh-access-token" && req.method === "POST") {
-      if (step === "exchange" && FAULT_MODES.includes(mode as FaultMode)) {
-        return fault(
-          mode as FaultMode,
-          req,
-          { access_token: ACCESS },
-          "/admin/refresh-access-token",
-        );
+      if (step === "exchange" && isFaultMode(mode)) {
+        return fault(mode, req, { access_token: ACCESS }, "/admin/refresh-access-token");
       }
       if (token === "exchange:client") return new Response(null, { status: 401 });
       if (token === "exchange:refused") return json({ error: "invalid_grant" }, 400);
@@ -200,13 +200,7 @@ Deno.test("ecmwf-token-generator upstream faults in either step answer 503 and a
     "exchange:client",
     "exchange:no-access-token",
   ];
-  const results = await Promise.all(tokens.map(async (token) => {
-    const statuses = [];
-    for (const gateway of [gw, gw, legacy]) {
-      statuses.push((await authenticateBearer(gateway, token)).status);
-    }
-    return { token, statuses };
-  }));
+  const results = await statusesInTurn([gw, gw, legacy], tokens);
   for (const { token, statuses } of results) assert.deepEqual(statuses, [503, 503, 401], token);
   const step = (path: string, token: string) =>
     up.hits(path).filter((r) =>
@@ -253,15 +247,7 @@ Deno.test("ecmwf-token-generator parseOptions names every missing required key",
     client_secret: "s",
     token_generator_url: "https://x",
   };
-  for (const key of Object.keys(full)) {
-    const options: Record<string, unknown> = { ...full };
-    delete options[key];
-    assert.throws(
-      () => tokenGenerator.parseOptions!(options),
-      (e) => e instanceof OptionsError && e.path[0] === key,
-      key,
-    );
-  }
+  assertEachKeyRequired(tokenGenerator.parseOptions!, full);
   const parsed = tokenGenerator.parseOptions!({ ...full, validation_cache_ttl_s: 5 });
   assert.equal(parsed.checkCache.ttlMs, 5000);
   assert.equal(parsed.checkCache.negativeTtlMs, 5000);

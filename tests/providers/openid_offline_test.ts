@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import openidOffline, { hasOfflineAccess } from "../../providers/openid_offline.ts";
-import { OptionsError } from "../../lib/plugin.ts";
 import { startGateway } from "../support/gateway.ts";
-import { authenticateBearer, bearerConfig, reportMeasurement } from "../support/bearer.ts";
+import {
+  authenticateBearer,
+  bearerConfig,
+  reportMeasurement,
+  statusesInTurn,
+} from "../support/bearer.ts";
+import { assertEachKeyRequired } from "../support/plugin_context.ts";
 import {
   fault,
   FAULT_MODES,
-  type FaultMode,
   type IdentityUpstream,
+  isFaultMode,
   json,
   type RecordedRequest,
   startIdentityUpstream,
@@ -53,8 +58,8 @@ function startKeycloak(): Keycloak {
     if (req.path === `${BASE}/token/introspect`) {
       const token = form.get("token") ?? "";
       const [step, mode] = token.split(":");
-      if (step === "introspect" && FAULT_MODES.includes(mode as FaultMode)) {
-        return fault(mode as FaultMode, req, { active: true, scope: "offline_access" }, req.path);
+      if (step === "introspect" && isFaultMode(mode)) {
+        return fault(mode, req, { active: true, scope: "offline_access" }, req.path);
       }
       if (token === "inactive") return json({ active: false });
       if (token === "online") return json({ active: true, scope: "openid profile" });
@@ -66,8 +71,8 @@ function startKeycloak(): Keycloak {
     if (req.path === `${BASE}/token`) {
       const token = form.get("refresh_token") ?? "";
       const [step, mode] = token.split(":");
-      if (step === "exchange" && FAULT_MODES.includes(mode as FaultMode)) {
-        return fault(mode as FaultMode, req, { access_token: ACCESS }, req.path);
+      if (step === "exchange" && isFaultMode(mode)) {
+        return fault(mode, req, { access_token: ACCESS }, req.path);
       }
       if (token === "exchange:invalid-grant") {
         return json({ error: "invalid_grant", error_description: "Invalid refresh token" }, 400);
@@ -191,13 +196,7 @@ Deno.test("openid-offline upstream faults in either step answer 503, are not cac
     ...FAULT_MODES.flatMap((mode) => [`introspect:${mode}`, `exchange:${mode}`]),
     "exchange:no-access-token",
   ];
-  const results = await Promise.all(tokens.map(async (token) => {
-    const statuses: number[] = [];
-    for (const gateway of [gw, gw, legacy]) {
-      statuses.push((await authenticateBearer(gateway, token)).status);
-    }
-    return { token, statuses };
-  }));
+  const results = await statusesInTurn([gw, gw, legacy], tokens);
   for (const { token, statuses } of results) assert.deepEqual(statuses, [503, 503, 401], token);
   for (const mode of FAULT_MODES) {
     assert.equal(introspected(kc, `introspect:${mode}`), 3, mode);
@@ -248,15 +247,7 @@ Deno.test("openid-offline parseOptions names every missing required key", () => 
     private_client_id: "priv",
     private_client_secret: "secret",
   };
-  for (const key of Object.keys(full)) {
-    const options: Record<string, unknown> = { ...full };
-    delete options[key];
-    assert.throws(
-      () => openidOffline.parseOptions!(options),
-      (e) => e instanceof OptionsError && e.path[0] === key,
-      key,
-    );
-  }
+  assertEachKeyRequired(openidOffline.parseOptions!, full);
   const parsed = openidOffline.parseOptions!(full);
   assert.deepEqual([parsed.checkCache.ttlMs, parsed.exchangeCache.ttlMs], [120_000, 10_000]);
   assert.deepEqual([parsed.checkCache.negativeTtlMs, parsed.exchangeCache.negativeTtlMs], [

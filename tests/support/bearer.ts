@@ -59,6 +59,20 @@ export async function authenticateBearer(
   };
 }
 
+/** Each token's statuses from `gateways` asked in turn (tokens run concurrently). */
+export function statusesInTurn(
+  gateways: readonly TestGateway[],
+  tokens: readonly string[],
+): Promise<{ token: string; statuses: number[] }[]> {
+  return Promise.all(tokens.map(async (token) => {
+    const statuses: number[] = [];
+    for (const gateway of gateways) {
+      statuses.push((await authenticateBearer(gateway, token)).status);
+    }
+    return { token, statuses };
+  }));
+}
+
 /** Prints a measured number (e.g. upstream calls in a single-flight test) to stderr. */
 export function reportMeasurement(label: string, value: number): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`MEASURED ${label}: ${value}\n`));

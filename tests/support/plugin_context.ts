@@ -4,7 +4,15 @@
  * @module
  */
 
-import type { CallContext, LogAttributes, PluginContext, PluginLogger } from "../../lib/plugin.ts";
+import assert from "node:assert/strict";
+import {
+  type CallContext,
+  type LogAttributes,
+  OptionsError,
+  type PluginContext,
+  type PluginLogger,
+  type PluginOptions,
+} from "../../lib/plugin.ts";
 import { createPluginServices } from "../../lib/plugin_services.ts";
 
 /** One captured log call. */
@@ -55,4 +63,20 @@ export function callContext(signal: AbortSignal = new AbortController().signal):
 /** `base64(text)` as a Basic credential (UTF-8). */
 export function basic(text: string): string {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
+/** Asserts that `parseOptions` refuses `full` without each one of its keys, naming that key. */
+export function assertEachKeyRequired(
+  parseOptions: (options: PluginOptions) => unknown,
+  full: PluginOptions,
+): void {
+  for (const key of Object.keys(full)) {
+    const options: PluginOptions = { ...full };
+    delete options[key];
+    assert.throws(
+      () => parseOptions(options),
+      (e) => e instanceof OptionsError && e.path[0] === key,
+      key,
+    );
+  }
 }
