@@ -6,8 +6,12 @@
  * this is an environment limitation, not a missing package).
  */
 import assert from "node:assert/strict";
-import { basicAuth } from "../support/gateway.ts";
-import { freePort, waitForPort } from "../support/system.ts";
+import { freePort } from "../support/system.ts";
+import {
+  assertBothProvidersAuthenticate,
+  whileServing,
+  writeGatewaySetup,
+} from "./served_gateway.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const NAME = "deno task compile builds a binary that serves built-in and third-party plugins";
@@ -37,67 +41,26 @@ async function compileAndServe(denort: string): Promise<void> {
       stderr: "piped",
     }).output();
     assert.ok(built.success, new TextDecoder().decode(built.stderr));
-    await Deno.mkdir(`${dir}/plugins`);
-    await Deno.writeTextFile(
-      `${dir}/plugins/one_key.ts`,
-      `export default {
-  scheme: "Bearer",
-  create(options: { key: string }) {
-    return { authenticate: (c: string) => (c === options.key ? { username: "robot" } : undefined) };
-  },
-};
-`,
-    );
     const port = freePort();
-    await Deno.writeTextFile(
-      `${dir}/config.yaml`,
-      `version: "2.0.0"
-server: { host: 127.0.0.1, port: ${port} }
-metrics: { enabled: false }
-store: { enabled: false }
-services: []
-jwt: { iss: compile-test, exp: 60, secret: compile-test-secret-at-least-32-bytes }
-logging: { level: warn, format: json }
-providers:
-  - { type: plain, name: people, realm: demo, users: [{ username: alice, password: pw }] }
-  - { module: ./plugins/one_key.ts, name: robots, realm: robots, key: the-key }
-augmenters:
-  - { type: plain, name: admins, realm: demo, roles: { admin: [alice] } }
-`,
+    await writeGatewaySetup(
+      dir,
+      port,
+      "compile",
+      "augmenters:\n  - { type: plain, name: admins, realm: demo, roles: { admin: [alice] } }\n",
     );
-    const child = new Deno.Command(binary, {
+    const command = new Deno.Command(binary, {
       cwd: dir,
       env: { AOT_CONFIG_PATH: `${dir}/config.yaml` },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
-    const output = child.output();
-    let exited = false;
-    child.status.then(() => exited = true);
-    try {
-      await waitForPort(port, 60_000, {
-        get exited() {
-          return exited;
-        },
-        command: binary,
-        logTail: async () => new TextDecoder().decode((await output).stderr),
-      });
-      for (
-        const authorization of [basicAuth("alice:pw"), "Bearer the-key"]
-      ) {
-        const res = await fetch(`http://127.0.0.1:${port}/authenticate`, {
-          headers: { authorization },
-        });
-        await res.body?.cancel();
-        assert.equal(res.status, 200, authorization.split(" ")[0]);
-      }
+    });
+    const output = await whileServing(command, port, binary, async () => {
+      await assertBothProvidersAuthenticate(port);
       const page = await fetch(`http://127.0.0.1:${port}/`);
       assert.match(await page.text(), /<html/i, "embedded assets are served");
-    } finally {
-      if (!exited) child.kill("SIGTERM");
-    }
-    assert.equal((await output).code, 0);
+    });
+    assert.equal(output.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,8 +6,12 @@
  * plugin) and the HEALTHCHECK.
  */
 import assert from "node:assert/strict";
-import { basicAuth } from "../support/gateway.ts";
-import { freePort, waitForPort } from "../support/system.ts";
+import { freePort } from "../support/system.ts";
+import {
+  assertBothProvidersAuthenticate,
+  whileServing,
+  writeGatewaySetup,
+} from "./served_gateway.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const DOCKERFILE = await Deno.readTextFile(`${ROOT}/Dockerfile`);
@@ -94,36 +98,11 @@ Deno.test("Dockerfile's CMD serves a config with built-in and third-party plugin
   const etc = await Deno.makeTempDir({ prefix: "authotron-docker-" });
   try {
     await Deno.mkdir(`${etc}/data`);
-    await Deno.mkdir(`${etc}/plugins`);
-    // A third-party plugin outside the image's code, importing nothing.
-    await Deno.writeTextFile(
-      `${etc}/plugins/one_key.ts`,
-      `export default {
-  scheme: "Bearer",
-  create(options: { key: string }) {
-    return { authenticate: (c: string) => (c === options.key ? { username: "robot" } : undefined) };
-  },
-};
-`,
-    );
     const port = freePort();
-    await Deno.writeTextFile(
-      `${etc}/config.yaml`,
-      `version: "2.0.0"
-server: { host: 127.0.0.1, port: ${port} }
-metrics: { enabled: false }
-store: { enabled: false }
-services: []
-jwt: { iss: docker-test, exp: 60, secret: docker-test-secret-at-least-32-bytes }
-logging: { level: warn, format: json }
-providers:
-  - { type: plain, name: people, realm: demo, users: [{ username: alice, password: pw }] }
-  - { module: ./plugins/one_key.ts, name: robots, realm: robots, key: the-key }
-`,
-    );
+    await writeGatewaySetup(etc, port, "docker");
     const env = only("ENV").split("=");
     const cmd = withDeno((JSON.parse(only("CMD")) as string[]).map((a) => mapPaths(a, etc)));
-    const child = new Deno.Command(cmd.command, {
+    const command = new Deno.Command(cmd.command, {
       args: cmd.args,
       cwd: ROOT,
       // The image's environment: its ENV, plus where the base image keeps Deno's cache.
@@ -132,29 +111,9 @@ providers:
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
-    const output = child.output();
-    let exited = false;
-    child.status.then(() => exited = true);
-    try {
-      await waitForPort(port, 60_000, {
-        get exited() {
-          return exited;
-        },
-        command: "the Dockerfile's CMD",
-        logTail: async () => new TextDecoder().decode((await output).stderr),
-      });
-      const alice = await fetch(`http://127.0.0.1:${port}/authenticate`, {
-        headers: { authorization: basicAuth("alice:pw") },
-      });
-      await alice.body?.cancel();
-      assert.equal(alice.status, 200);
-      const robot = await fetch(`http://127.0.0.1:${port}/authenticate`, {
-        headers: { authorization: "Bearer the-key" },
-      });
-      await robot.body?.cancel();
-      assert.equal(robot.status, 200);
-
+    });
+    const result = await whileServing(command, port, "the Dockerfile's CMD", async () => {
+      await assertBothProvidersAuthenticate(port);
       const health = only("HEALTHCHECK").match(/CMD (\[.*\])$/)![1]!;
       const check = withDeno(
         (JSON.parse(health) as string[]).map((a) =>
@@ -164,10 +123,7 @@ providers:
       const healthy = await new Deno.Command(check.command, { args: check.args, cwd: ROOT })
         .output();
       assert.equal(healthy.code, 0, new TextDecoder().decode(healthy.stderr));
-    } finally {
-      if (!exited) child.kill("SIGTERM");
-    }
-    const result = await output;
+    });
     const stderr = new TextDecoder().decode(result.stderr);
     assert.equal(result.code, 0, stderr);
     assert.doesNotMatch(
