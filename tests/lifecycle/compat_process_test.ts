@@ -2,20 +2,9 @@
 // stderr for refused configs, and v1 bind_address on real ports.
 import assert from "node:assert/strict";
 import { isCi } from "../support/system.ts";
+import { mainCommand, startMain } from "./main_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url).pathname;
 const decoder = new TextDecoder();
-
-function deno(args: string[], env: Record<string, string>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
 
 const V2 = `version: "2.0.0"
 server: { host: 127.0.0.1, port: 18080 }
@@ -43,7 +32,7 @@ async function runWith(yaml: string): Promise<{ code: number; stderr: string }> 
   const dir = await Deno.makeTempDir({ prefix: "aot-compat-" });
   try {
     await Deno.writeTextFile(`${dir}/config.yaml`, yaml);
-    const out = await deno([], { AOT_CONFIG_PATH: `${dir}/config.yaml` }).output();
+    const out = await mainCommand([], { AOT_CONFIG_PATH: `${dir}/config.yaml` }).output();
     return { code: out.code, stderr: decoder.decode(out.stderr) };
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -55,14 +44,16 @@ function without(key: string): string {
 }
 
 Deno.test("main.ts --schema anywhere in argv prints the schema, exit 0 (row 1)", async () => {
-  const out = await deno(["--unknown", "x", "--schema"], { AOT_CONFIG_PATH: "/nonexistent.yaml" })
+  const out = await mainCommand(["--unknown", "x", "--schema"], {
+    AOT_CONFIG_PATH: "/nonexistent.yaml",
+  })
     .output();
   assert.equal(out.code, 0);
   assert.equal(JSON.parse(decoder.decode(out.stdout)).title, "Config");
 });
 
 Deno.test("main.ts a missing config file: 'Error loading configuration: …', exit 1 (row 2)", async () => {
-  const out = await deno([], { AOT_CONFIG_PATH: "/nonexistent/config.yaml" }).output();
+  const out = await mainCommand([], { AOT_CONFIG_PATH: "/nonexistent/config.yaml" }).output();
   assert.equal(out.code, 1);
   assert.match(decoder.decode(out.stderr), /^Error loading configuration: .*nonexistent/);
 });
@@ -123,15 +114,12 @@ async function serveV1(host: string, bracketed: string): Promise<void> {
   const port = freePortOn(host);
   const dir = await Deno.makeTempDir({ prefix: "aot-compat-v1-" });
   await Deno.writeTextFile(`${dir}/config.yaml`, v1(`${bracketed}:${port}`));
-  const child = deno([], { AOT_CONFIG_PATH: `${dir}/config.yaml` }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const main = await startMain(
+    [],
+    { AOT_CONFIG_PATH: `${dir}/config.yaml` },
+    "startup.metrics.listening",
+  );
   try {
-    let seen = "";
-    while (!seen.includes("startup.metrics.listening")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
     const url = (p: number, path: string) => `http://${bracketed}:${p}${path}`;
     for (const target of [url(port, "/health"), url(9090, "/health")]) {
       const res = await fetch(target);
@@ -142,10 +130,7 @@ async function serveV1(host: string, bracketed: string): Promise<void> {
     await onApp.body?.cancel();
     assert.equal(onApp.status, 404);
   } finally {
-    child.kill("SIGTERM");
-    while (!(await reader.read()).done) { /* drain */ }
-    await child.stderr.cancel();
-    await child.status;
+    await main.stop();
     await Deno.remove(dir, { recursive: true });
   }
 }
