@@ -4,6 +4,7 @@
  * trusts nothing but the gateway's JWT.
  */
 import assert from "node:assert/strict";
+import { rawStatusLine } from "../support/raw_http.ts";
 import { SignJWT } from "jose";
 import { loadConfig } from "../../lib/config.ts";
 import { basicAuth } from "../support/gateway.ts";
@@ -39,19 +40,6 @@ async function call(
 ): Promise<{ res: Response; body: string }> {
   const res = await fetch(url, { headers });
   return { res, body: await res.text() };
-}
-
-/** Sends raw bytes (for what fetch cannot send) and returns the status line. */
-async function rawStatusLine(port: number, request: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(new TextEncoder().encode(request));
-    const buffer = new Uint8Array(4096);
-    const n = await conn.read(buffer);
-    return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0]!;
-  } finally {
-    conn.close();
-  }
 }
 
 async function forgedJwt(): Promise<string> {

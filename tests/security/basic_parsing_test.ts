@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { rawStatusLine } from "../support/raw_http.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 const CONFIG = testConfig(`
@@ -18,24 +19,6 @@ providers:
       - { username: alice, password: "pa:ss" }
       - { username: "é", password: "caf\\u00e9" }
 `);
-
-/** Sends raw bytes as one HTTP/1.1 request and returns the status line. */
-async function rawRequest(port: number, head: Uint8Array): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(head);
-    const buf = new Uint8Array(4096);
-    let text = "";
-    while (!text.includes("\r\n")) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += new TextDecoder("latin1").decode(buf.subarray(0, n));
-    }
-    return text.split("\r\n")[0];
-  } finally {
-    conn.close();
-  }
-}
 
 function bytes(...parts: (string | number[])[]): Uint8Array {
   const out: number[] = [];
@@ -66,7 +49,7 @@ Deno.test("raw hostile Authorization bytes over TCP: never 5xx, the gateway keep
   ];
   const statuses: string[] = [];
   for (const head of cases) {
-    const line = await rawRequest(port, head);
+    const line = await rawStatusLine(port, head);
     statuses.push(line);
     assert.doesNotMatch(line, /^HTTP\/1\.1 5/, line);
     assert.match(line, /^HTTP\/1\.1 (200|400|401|431) |^$/, line);

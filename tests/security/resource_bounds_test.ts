@@ -5,6 +5,7 @@
  * must enforce the rest: docs/security.md, "What the ingress must provide").
  */
 import assert from "node:assert/strict";
+import { rawStatusLine } from "../support/raw_http.ts";
 import { MAX_THROTTLE_KEYS } from "../../lib/throttle.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
@@ -71,18 +72,6 @@ providers:
   assert.equal(ok.res.status, 200, "the gateway still serves after the flood");
 });
 
-async function rawRequest(port: number, request: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(new TextEncoder().encode(request));
-    const buffer = new Uint8Array(4096);
-    const n = await conn.read(buffer);
-    return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0]!;
-  } finally {
-    conn.close();
-  }
-}
-
 Deno.test("Deno.serve refuses headers of 64 KiB or more and a 16 KiB Authorization is a plain 401 (D07)", async () => {
   await using gw = await startGateway(testConfig(`
 providers:
@@ -90,13 +79,13 @@ providers:
 `));
   const port = Number(new URL(gw.url).port);
   const big = "a".repeat(70 * 1024);
-  const huge = await rawRequest(
+  const huge = await rawStatusLine(
     port,
     `GET /authenticate HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\nConnection: close\r\n\r\n`,
   );
   assert.match(huge, /^HTTP\/1\.1 (400|431)/, huge);
   const many = Array.from({ length: 100 }, (_, i) => `X-H${i}: ${"v".repeat(100)}`).join("\r\n");
-  const hundred = await rawRequest(
+  const hundred = await rawStatusLine(
     port,
     `GET /authenticate HTTP/1.1\r\nHost: x\r\n${many}\r\nConnection: close\r\n\r\n`,
   );
