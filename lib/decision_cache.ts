@@ -8,7 +8,10 @@
  *   (lib/credential_key.ts), never the raw credential.
  * - Only clean successes are stored: never failures, upstream outages, or a
  *   success where an `on_error: skip` augmenter failed (`degraded`).
- * - Bounded: least recently used entries go first beyond `maxEntries`.
+ * - Bounded: beyond `maxEntries` the oldest decisions go first. Every entry
+ *   lives for the same TTL, so insertion order is expiry order; a hit does not
+ *   reorder the map (a `Map` delete and re-insert per hit shrinks and regrows
+ *   V8's hash table, which cost more than the rest of a cached request).
  * - An issued JWT is reused only during the first quarter of its lifetime
  *   and never when `jwt.include_jti` asks for a unique `jti` per token.
  * - {@link DecisionCache.invalidateAll} and {@link DecisionCache.invalidateUser}
@@ -273,10 +276,9 @@ export class DecisionCache implements ResponseReuse {
   #lookup(key: string): Decision | undefined {
     const decision = this.#entries.get(key);
     if (decision === undefined) return undefined;
+    if (decision.expires > this.#now()) return decision;
     this.#entries.delete(key);
-    if (decision.expires <= this.#now()) return undefined;
-    this.#entries.set(key, decision); // most recently used last
-    return decision;
+    return undefined;
   }
 
   #store(key: string, outcome: Success): void {

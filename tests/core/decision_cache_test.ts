@@ -143,12 +143,19 @@ Deno.test("DecisionCache() entries expire after the TTL", async () => {
   assert.equal(inner.calls, 2);
 });
 
-Deno.test("DecisionCache() is bounded: the least recently used decision goes first", async () => {
+Deno.test("DecisionCache() is bounded: the oldest decision goes first", async () => {
   const { decisions } = cache({ maxEntries: 3 });
   const inner = counting();
   const auth = decisions.wrapAuthenticator(inner);
   for (const name of ["a", "b", "c"]) await auth.authenticate(`Basic good-${name}`, undefined);
-  await auth.authenticate("Basic good-a", undefined); // a is now the most recent
+  await auth.authenticate("Basic good-a", undefined); // a hit: a stays the oldest
+  await auth.authenticate("Basic good-d", undefined);
+  assert.equal(decisions.size, 3);
+  inner.calls = 0;
+  await auth.authenticate("Basic good-b", undefined);
+  assert.equal(inner.calls, 0, "b is still cached");
+  await auth.authenticate("Basic good-a", undefined);
+  assert.equal(inner.calls, 1, "a, inserted first, was evicted first");
   for (let i = 0; i < 100; i++) await auth.authenticate(`Basic good-x${i}`, undefined);
   assert.equal(decisions.size, 3);
   inner.calls = 0;
