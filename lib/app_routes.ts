@@ -117,11 +117,10 @@ export function clientAddress(
   config: Config,
   ctx: RouteContext | undefined,
 ): string | undefined {
-  return resolveClientAddress(
-    clientIp(ctx),
-    readAsciiHeader(req.headers, "x-real-ip"),
-    config.auth.bruteForce.trustedProxies,
-  );
+  const proxies = config.auth.bruteForce.trustedProxies;
+  // X-Real-IP only counts from a trusted proxy: without any, it is not even read.
+  const realIp = proxies.length > 0 ? readAsciiHeader(req.headers, "x-real-ip") : undefined;
+  return resolveClientAddress(clientIp(ctx), realIp, proxies);
 }
 
 /** Authenticates a request, answering 401/503 itself when that fails. */

@@ -104,6 +104,22 @@ function ranges(list: readonly string[]): readonly Cidr[] {
   return parsed;
 }
 
+// Canonical forms of recent peer addresses: parsing and formatting an address
+// costs more than the rest of a cached request. Bounded: cleared when full.
+const canonicalPeers = new Map<string, string>();
+const MAX_CANONICAL_PEERS = 4096;
+
+function canonicalPeer(peer: string): string {
+  let canonical = canonicalPeers.get(peer);
+  if (canonical === undefined) {
+    const bytes = parseIp(peer);
+    canonical = bytes === undefined ? peer : formatIp(bytes);
+    if (canonicalPeers.size >= MAX_CANONICAL_PEERS) canonicalPeers.clear();
+    canonicalPeers.set(peer, canonical);
+  }
+  return canonical;
+}
+
 /**
  * Resolves the client address: the peer, or `X-Real-IP` when the peer lies in
  * `trustedProxies` (CIDR strings, as configured) and the header is an IP.
@@ -113,15 +129,15 @@ export function resolveClientAddress(
   realIpHeader: string | undefined,
   trustedProxies: readonly string[],
 ): string | undefined {
-  const peerBytes = peer === undefined ? undefined : parseIp(peer);
-  if (peerBytes === undefined) return peer;
-  if (
-    realIpHeader !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, peerBytes))
-  ) {
-    const forwarded = parseIp(realIpHeader.trim());
-    if (forwarded !== undefined) return formatIp(forwarded);
+  if (peer === undefined) return undefined;
+  if (realIpHeader !== undefined && trustedProxies.length > 0) {
+    const peerBytes = parseIp(peer);
+    if (peerBytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, peerBytes))) {
+      const forwarded = parseIp(realIpHeader.trim());
+      if (forwarded !== undefined) return formatIp(forwarded);
+    }
   }
-  return formatIp(peerBytes);
+  return canonicalPeer(peer);
 }
 
 /** Failure limits for one gateway. */
