@@ -10,7 +10,7 @@
  */
 
 // deno-fmt-ignore
-const K = new Uint32Array([
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -25,26 +25,29 @@ const INITIAL = [
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-const W = new Uint32Array(64);
+const W = new Int32Array(16);
 
 /** Runs the compression function on the 64-byte blocks of `bytes[0..length)` (a multiple of 64). */
+/** Runs the compression function on the 64-byte blocks of `bytes[0..length)` (a multiple of 64). */
 function compress(state: Uint32Array, bytes: Uint8Array, length: number): void {
+  let h0 = state[0]! | 0, h1 = state[1]! | 0, h2 = state[2]! | 0, h3 = state[3]! | 0;
+  let h4 = state[4]! | 0, h5 = state[5]! | 0, h6 = state[6]! | 0, h7 = state[7]! | 0;
   for (let offset = 0; offset < length; offset += 64) {
-    for (let i = 0; i < 16; i++) {
-      const j = offset + i * 4;
-      W[i] = (bytes[j]! << 24) | (bytes[j + 1]! << 16) | (bytes[j + 2]! << 8) | bytes[j + 3]!;
-    }
-    for (let i = 16; i < 64; i++) {
-      const a = W[i - 15]!, b = W[i - 2]!;
-      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-      W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
-    }
-    let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
-    let e = state[4]!, f = state[5]!, g = state[6]!, h = state[7]!;
+    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
     for (let i = 0; i < 64; i++) {
+      let w: number;
+      if (i < 16) {
+        const j = offset + i * 4;
+        w = (bytes[j]! << 24) | (bytes[j + 1]! << 16) | (bytes[j + 2]! << 8) | bytes[j + 3]!;
+      } else {
+        const x = W[(i - 15) & 15]!, y = W[(i - 2) & 15]!;
+        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+        w = (W[i & 15]! + s0 + W[(i - 7) & 15]! + s1) | 0;
+      }
+      W[i & 15] = w;
       const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
+      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[i]! + w) | 0;
       const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
       const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
       h = g;
@@ -56,15 +59,23 @@ function compress(state: Uint32Array, bytes: Uint8Array, length: number): void {
       b = a;
       a = (t1 + t2) | 0;
     }
-    state[0] = (state[0]! + a) | 0;
-    state[1] = (state[1]! + b) | 0;
-    state[2] = (state[2]! + c) | 0;
-    state[3] = (state[3]! + d) | 0;
-    state[4] = (state[4]! + e) | 0;
-    state[5] = (state[5]! + f) | 0;
-    state[6] = (state[6]! + g) | 0;
-    state[7] = (state[7]! + h) | 0;
+    h0 = (h0 + a) | 0;
+    h1 = (h1 + b) | 0;
+    h2 = (h2 + c) | 0;
+    h3 = (h3 + d) | 0;
+    h4 = (h4 + e) | 0;
+    h5 = (h5 + f) | 0;
+    h6 = (h6 + g) | 0;
+    h7 = (h7 + h) | 0;
   }
+  state[0] = h0;
+  state[1] = h1;
+  state[2] = h2;
+  state[3] = h3;
+  state[4] = h4;
+  state[5] = h5;
+  state[6] = h6;
+  state[7] = h7;
 }
 
 const encoder = new TextEncoder();
@@ -145,19 +156,22 @@ export function createHmacSha256(key: Uint8Array): (message: string) => Uint8Arr
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const chars: number[] = [];
+
 /** Bytes as unpadded base64url. */
 export function base64url(bytes: Uint8Array): string {
-  let out = "";
+  chars.length = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! +
-      ALPHABET[n & 63]!;
+    chars.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!, CODES[(n >>> 6) & 63]!, CODES[n & 63]!);
   }
   if (i < bytes.length) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]!;
-    if (i + 1 < bytes.length) out += ALPHABET[(n >>> 6) & 63]!;
+    chars.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!);
+    if (i + 1 < bytes.length) chars.push(CODES[(n >>> 6) & 63]!);
   }
-  return out;
+  // One string from the codes: no intermediate strings per character.
+  return String.fromCharCode(...chars);
 }
