@@ -44,6 +44,7 @@ interface Slot {
 export class FailureTable {
   readonly #slots = new Map<string, Slot>();
   readonly #maxKeys: number;
+  #newest: string | undefined;
 
   /** Creates an empty table. */
   constructor(maxKeys: number) {
@@ -64,7 +65,9 @@ export class FailureTable {
   /** Counts a failure; blocks the key for `blockMs` when it reaches `limit` in the window. */
   fail(key: string, now: number, limit: number, windowMs: number, blockMs: number): void {
     let slot = this.#slots.get(key);
-    if (slot !== undefined) this.#slots.delete(key);
+    // Move the key to the most recent end, unless it is there already: a delete
+    // that empties V8's table shrinks it, and every repeated failure would pay it.
+    if (slot !== undefined && key !== this.#newest) this.#slots.delete(key);
     if (slot === undefined || slot.windowEnds <= now) {
       slot = { count: 0, windowEnds: now + windowMs, blockedUntil: slot?.blockedUntil ?? 0 };
     }
@@ -74,6 +77,7 @@ export class FailureTable {
       slot.windowEnds = now;
     }
     this.#slots.set(key, slot);
+    this.#newest = key;
     while (this.#slots.size > this.#maxKeys) {
       this.#slots.delete(this.#slots.keys().next().value!);
     }
