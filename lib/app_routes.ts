@@ -71,16 +71,6 @@ export function failureResponse(
       },
     });
   }
-  if (outcome.retryAfterS !== undefined) {
-    return new Response(UNAUTHORIZED_BODY, {
-      status: 401,
-      headers: {
-        "content-type": "application/json",
-        "www-authenticate": challenge,
-        "retry-after": String(outcome.retryAfterS),
-      },
-    });
-  }
   let template = UNAUTHORIZED.get(challenge);
   if (template === undefined) {
     template = new Response(UNAUTHORIZED_BODY, {
@@ -89,7 +79,12 @@ export function failureResponse(
     });
     if (UNAUTHORIZED.size < 16) UNAUTHORIZED.set(challenge, template);
   }
-  return template.clone(); // a clone skips re-validating the headers
+  // A clone skips re-validating the headers (the challenge can be long).
+  const response = template.clone();
+  if (outcome.retryAfterS !== undefined) {
+    response.headers.set("retry-after", String(outcome.retryAfterS));
+  }
+  return response;
 }
 
 // The 401 per challenge (one per gateway; a few in tests), never sent itself.
