@@ -25,7 +25,7 @@ export interface Fixtures {
 
 /** One gateway configuration under load. */
 export interface BenchCase {
-  /** Short name: `basic`, `jwt`, `store`, `unauthorized`. */
+  /** Short name: `floor`, `basic`, `jwt`, `store`, `unauthorized`. */
   readonly name: string;
   /** The route loaded. */
   readonly path: string;
@@ -33,6 +33,11 @@ export interface BenchCase {
   readonly status: 200 | 401;
   /** A file (relative to the repository) the case needs, e.g. `providers/jwt.ts`. */
   readonly needs?: string;
+  /**
+   * Load this reference server (bench/baseline_server.ts) instead of the
+   * gateway; `config` is then unused.
+   */
+  readonly reference?: "floor";
   /** The YAML after the common sections (`providers:`, `store:`, …). */
   config(fixtures: Fixtures, dir: string): string;
   /** The request headers, given the running gateway's base URL. */
@@ -67,6 +72,14 @@ ${extra}`;
 
 /** Every case, in the order they run. */
 export const CASES: readonly BenchCase[] = [
+  {
+    name: "floor",
+    path: "/authenticate",
+    status: 200,
+    reference: "floor",
+    config: () => "",
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
   {
     name: "basic",
     path: "/authenticate",

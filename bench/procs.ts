@@ -74,10 +74,10 @@ async function stop(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts `bench/baseline_server.ts` and waits for its port. */
-export async function startBaseline(): Promise<Server> {
+/** Starts `bench/baseline_server.ts` (`bare`, the baseline, or `floor`) and waits for its port. */
+export async function startBaseline(mode: "bare" | "floor" = "bare"): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL("./baseline_server.ts", import.meta.url).pathname],
+    args: ["run", "--allow-net", new URL("./baseline_server.ts", import.meta.url).pathname, mode],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -85,7 +85,7 @@ export async function startBaseline(): Promise<Server> {
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
-    if (done) throw new Error("baseline server exited before listening");
+    if (done) throw new Error(`${mode} reference server exited before listening`);
     text += value;
   }
   reader.releaseLock();

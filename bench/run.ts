@@ -88,8 +88,10 @@ async function runCase(
       benchCase.config(fixtures, dir),
       storeSection(benchCase.name, dir),
     );
-    await using gateway = await startGateway(yaml, dir, port);
-    const base = `http://127.0.0.1:${port}`;
+    await using gateway = benchCase.reference === undefined
+      ? await startGateway(yaml, dir, port)
+      : await startBaseline(benchCase.reference);
+    const base = `http://127.0.0.1:${gateway.port}`;
     const headers = await benchCase.prepare(base, fixtures);
     await checkStatus(base + benchCase.path, headers, benchCase);
     await load(driver, baseline, benchCase.path, headers, options, options.warmup);
@@ -105,7 +107,7 @@ async function runCase(
     const sum = (rs: Measured[]) => rs.reduce((total, r) => total + r.rps, 0);
     return {
       name: benchCase.name,
-      path: benchCase.path,
+      path: benchCase.reference === undefined ? benchCase.path : "headers, no decision",
       rps: sum(runs) / runs.length,
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
