@@ -14,8 +14,9 @@
 
 const BODY = new TextEncoder().encode("Authenticated successfully");
 const SHORT = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.baseline.signature";
-// As long as the HS256 token the gateway issues to the benchmark's user.
-const JWT_SIZED = `Bearer ${"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9".repeat(11)}.floor.signature`;
+// 368 characters, as long as the value carrying the HS256 token the gateway
+// issues to the benchmark's user.
+const JWT_SIZED = `Bearer ${"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.".repeat(10).slice(0, 361)}`;
 const prebuilt = new Response(BODY, { headers: { authorization: JWT_SIZED } });
 
 const handlers: Record<string, Deno.ServeHandler> = {

@@ -41,7 +41,8 @@ Options:
   --warmup <s>        warm-up seconds per case (default 2)
   --connections <n>   concurrent connections (default 50)
   --rounds <n>        rounds per case, alternating baseline and gateway (default 3)
-  --case <name>       run only this case (repeatable): basic, jwt, store, unauthorized
+  --case <name>       run only this case (repeatable): floor, basic, jwt, store,
+                      unauthorized
   --builtin           use the built-in load generator even when wrk is installed
   --json              also write bench/results/<timestamp>.json
   --out <file>        also write the JSON results to <file>

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseWrk } from "../../bench/load.ts";
 import { parseOptions } from "../../bench/options.ts";
 import { plateauVerdict } from "../../bench/flood.ts";
+import { startBaseline } from "../../bench/procs.ts";
 import { formatReport, type Report } from "../../bench/report.ts";
 
 const RUN = new URL("../../bench/run.ts", import.meta.url).pathname;
@@ -97,4 +98,25 @@ Deno.test("plateauVerdict() accepts a level RSS and flags steady growth", () => 
   assert.equal(plateauVerdict(flat, 1000).plateaued, true);
   const growing = [0, 1, 2, 3, 4].map((i) => ({ done: i * 250, rss: (60 + i * 40) * mib }));
   assert.equal(plateauVerdict(growing, 1000).plateaued, false);
+});
+
+Deno.test("the reference servers: bare answers a short header, floor a JWT-sized one", async () => {
+  for (const mode of ["bare", "floor"] as const) {
+    await using server = await startBaseline(mode);
+    const url = `http://127.0.0.1:${server.port}/authenticate`;
+    const res = await fetch(url, { headers: { authorization: "Basic YTpi" } });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "Authenticated successfully");
+    const token = res.headers.get("authorization") ?? "";
+    assert.match(token, /^Bearer /);
+    assert.ok(
+      mode === "bare" ? token.length < 100 : token.length === 368,
+      `${mode}: ${token.length}`,
+    );
+    if (mode === "floor") {
+      const missing = await fetch(url);
+      await missing.body?.cancel();
+      assert.equal(missing.status, 401, "the floor reads the Authorization header");
+    }
+  }
 });
