@@ -31,9 +31,11 @@ interface Entry<V> {
   readonly expires: number;
 }
 
+import { LruMap } from "./lru_map.ts";
+
 /** An LRU + TTL cache with single-flight `getOrLoad`. */
 export class BoundedCache<K, V> {
-  readonly #entries = new Map<K, Entry<V>>();
+  readonly #entries = new LruMap<K, Entry<V>>();
   readonly #inflight = new Map<K, Promise<V>>();
   readonly #options: CacheOptions;
   readonly #now: () => number;
@@ -60,21 +62,18 @@ export class BoundedCache<K, V> {
       this.#entries.delete(key);
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    this.#entries.set(key, entry); // now the most recently used
     return entry.value;
   }
 
   /** Stores `value` for `ttlMs` (default: the cache's TTL); a TTL of 0 or less stores nothing. */
   set(key: K, value: V, ttlMs: number = this.#options.ttlMs): void {
-    this.#entries.delete(key);
-    if (ttlMs <= 0) return;
-    this.#entries.set(key, { value, expires: this.#now() + ttlMs });
-    while (this.#entries.size > this.#options.maxEntries) {
-      const oldest = this.#entries.keys().next().value as K;
-      this.#entries.delete(oldest);
-      this.stats.evictions++;
+    if (ttlMs <= 0) {
+      this.#entries.delete(key);
+      return;
     }
+    this.#entries.set(key, { value, expires: this.#now() + ttlMs });
+    this.stats.evictions += this.#entries.evictBeyond(this.#options.maxEntries);
   }
 
   /** Forgets `key`. */

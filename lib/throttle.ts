@@ -15,6 +15,7 @@ import { createCredentialKeyer } from "./credential_key.ts";
 import { parseAuthorization } from "./credentials.ts";
 import type { CounterSeries } from "./metrics_families.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { LruMap } from "./lru_map.ts";
 import { decodeBasicCredential } from "./plugin.ts";
 
 /** Keys per table (pairs, addresses, usernames). */
@@ -42,9 +43,8 @@ interface Slot {
 
 /** A fixed-window failure counter over at most `maxKeys` keys (LRU). */
 export class FailureTable {
-  readonly #slots = new Map<string, Slot>();
+  readonly #slots = new LruMap<string, Slot>();
   readonly #maxKeys: number;
-  #newest: string | undefined;
 
   /** Creates an empty table. */
   constructor(maxKeys: number) {
@@ -65,9 +65,6 @@ export class FailureTable {
   /** Counts a failure; blocks the key for `blockMs` when it reaches `limit` in the window. */
   fail(key: string, now: number, limit: number, windowMs: number, blockMs: number): void {
     let slot = this.#slots.get(key);
-    // Move the key to the most recent end, unless it is there already: a delete
-    // that empties V8's table shrinks it, and every repeated failure would pay it.
-    if (slot !== undefined && key !== this.#newest) this.#slots.delete(key);
     if (slot === undefined || slot.windowEnds <= now) {
       slot = { count: 0, windowEnds: now + windowMs, blockedUntil: slot?.blockedUntil ?? 0 };
     }
@@ -76,11 +73,8 @@ export class FailureTable {
       slot.count = 0;
       slot.windowEnds = now;
     }
-    this.#slots.set(key, slot);
-    this.#newest = key;
-    while (this.#slots.size > this.#maxKeys) {
-      this.#slots.delete(this.#slots.keys().next().value!);
-    }
+    this.#slots.set(key, slot); // now the most recently used
+    this.#slots.evictBeyond(this.#maxKeys);
   }
 
   /** Forgets a key. */
