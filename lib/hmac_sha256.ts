@@ -28,7 +28,6 @@ const INITIAL = [
 const W = new Int32Array(16);
 
 /** Runs the compression function on the 64-byte blocks of `bytes[0..length)` (a multiple of 64). */
-/** Runs the compression function on the 64-byte blocks of `bytes[0..length)` (a multiple of 64). */
 function compress(state: Uint32Array, bytes: Uint8Array, length: number): void {
   let h0 = state[0]! | 0, h1 = state[1]! | 0, h2 = state[2]! | 0, h3 = state[3]! | 0;
   let h4 = state[4]! | 0, h5 = state[5]! | 0, h6 = state[6]! | 0, h7 = state[7]! | 0;
