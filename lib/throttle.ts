@@ -128,7 +128,7 @@ export function resolveClientAddress(
   trustedProxies: readonly string[],
 ): string | undefined {
   if (peer === undefined) return undefined;
-  if (realIpHeader !== undefined && trustedProxies.length > 0) {
+  if (realIpHeader !== undefined) {
     const peerBytes = parseIp(peer);
     if (peerBytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, peerBytes))) {
       const forwarded = parseIp(realIpHeader.trim());
