@@ -5,6 +5,8 @@
  * @module
  */
 
+import { base64url } from "../hmac_sha256.ts";
+
 /** The prefix of every token this gateway issues. */
 export const TOKEN_PREFIX = "aot_";
 /** Random bytes per token (256 bits). */
@@ -12,11 +14,6 @@ const SECRET_BYTES = 32;
 /** Characters of the token shown by `GET /tokens` to tell tokens apart (prefix + 8). */
 const DISPLAY_LENGTH = TOKEN_PREFIX.length + 8;
 const TOKEN_SHAPE = /^aot_[A-Za-z0-9_-]{43}$/;
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
 
 /** A fresh token: `aot_` followed by 43 base64url characters (256 bits from `crypto.getRandomValues`). */
 export function generateToken(): string {
