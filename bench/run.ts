@@ -72,6 +72,18 @@ async function checkStatus(
   }
 }
 
+/** The server a case loads: a reference server, or the gateway on the case's config in `dir`. */
+function startCaseServer(benchCase: BenchCase, fixtures: Fixtures, dir: string): Promise<Server> {
+  if (benchCase.reference !== undefined) return startBaseline(benchCase.reference);
+  const port = freePort();
+  const yaml = gatewayYaml(
+    port,
+    benchCase.config(fixtures, dir),
+    storeSection(benchCase.name, dir),
+  );
+  return startGateway(yaml, dir, port);
+}
+
 async function runCase(
   benchCase: BenchCase,
   baseline: Server,
@@ -82,15 +94,7 @@ async function runCase(
 ): Promise<Row> {
   const dir = await Deno.makeTempDir({ prefix: "aot-bench-" });
   try {
-    const port = freePort();
-    const yaml = gatewayYaml(
-      port,
-      benchCase.config(fixtures, dir),
-      storeSection(benchCase.name, dir),
-    );
-    await using gateway = benchCase.reference === undefined
-      ? await startGateway(yaml, dir, port)
-      : await startBaseline(benchCase.reference);
+    await using gateway = await startCaseServer(benchCase, fixtures, dir);
     const base = `http://127.0.0.1:${gateway.port}`;
     const headers = await benchCase.prepare(base, fixtures);
     await checkStatus(base + benchCase.path, headers, benchCase);
