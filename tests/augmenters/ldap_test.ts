@@ -9,6 +9,7 @@ import {
   createLdapAugmenter,
   eventually,
   rolesOf,
+  silentOptions,
   slapdOptions,
   startSilentServer,
 } from "../support/ldap_augmenter.ts";
@@ -149,13 +150,7 @@ systemTest(
   [],
   async () => {
     await using silent = startSilentServer();
-    await using ldap = await createLdapAugmenter({
-      uri: `ldap://127.0.0.1:${silent.port}`,
-      search_base: "dc=example,dc=org",
-      bind_dn: "cn=gateway,dc=example,dc=org",
-      ldap_password: "pw",
-      operation_timeout_ms: 600_000,
-    });
+    await using ldap = await createLdapAugmenter(silentOptions(silent, 600_000));
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new DOMException("timed out after 200 ms", "TimeoutError")),
@@ -179,13 +174,7 @@ systemTest(
   [],
   async () => {
     await using silent = startSilentServer();
-    await using ldap = await createLdapAugmenter({
-      uri: `ldap://127.0.0.1:${silent.port}`,
-      search_base: "dc=example,dc=org",
-      bind_dn: "cn=gateway,dc=example,dc=org",
-      ldap_password: "pw",
-      operation_timeout_ms: 600_000,
-    });
+    await using ldap = await createLdapAugmenter(silentOptions(silent, 600_000));
     const first = new AbortController();
     const second = new AbortController();
     const firstCall = rolesOf(ldap, "alice", first.signal).then(() => "resolved", (e) => e);
@@ -206,13 +195,7 @@ systemTest(
   [],
   async () => {
     await using silent = startSilentServer();
-    await using ldap = await createLdapAugmenter({
-      uri: `ldap://127.0.0.1:${silent.port}`,
-      search_base: "dc=example,dc=org",
-      bind_dn: "cn=gateway,dc=example,dc=org",
-      ldap_password: "pw",
-      operation_timeout_ms: 200,
-    });
+    await using ldap = await createLdapAugmenter(silentOptions(silent, 200));
     await assert.rejects(rolesOf(ldap, "alice"), isUnavailable("timeout"));
     assert.ok(await eventually(() => silent.closedByClient === 1), "the socket was closed");
   },

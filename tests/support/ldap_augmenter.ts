@@ -50,6 +50,20 @@ export function slapdOptions(
   };
 }
 
+/** Options for a server that accepts connections and never answers (bounds are the test). */
+export function silentOptions(
+  silent: SilentServer,
+  operationTimeoutMs: number,
+): Record<string, unknown> {
+  return {
+    uri: `ldap://127.0.0.1:${silent.port}`,
+    search_base: "dc=example,dc=org",
+    bind_dn: "cn=gateway,dc=example,dc=org",
+    ldap_password: "pw",
+    operation_timeout_ms: operationTimeoutMs,
+  };
+}
+
 /** A user of realm `corp` as the host hands it to augmenters. */
 export function ldapUser(username: string, roles: string[] = []): ResolvedUser {
   return { version: 1, username, realm: "corp", roles, attributes: {}, scopes: {} };
