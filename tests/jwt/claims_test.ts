@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
-import { basicAuth, startGateway } from "../support/gateway.ts";
-import { jwtConfig, PLAIN_PROVIDER } from "./keys.ts";
+import { startGateway } from "../support/gateway.ts";
+import { issue, jwtConfig, PLAIN_PROVIDER, SECRET } from "./keys.ts";
 
-const SECRET = "test-secret-that-is-long-enough-32b";
 const ORIGINAL_CLAIMS = [
   "sub",
   "iss",
@@ -15,15 +14,6 @@ const ORIGINAL_CLAIMS = [
   "realm",
   "attributes",
 ];
-
-async function issue(url: string): Promise<string> {
-  const res = await fetch(`${url}/authenticate`, {
-    headers: { authorization: basicAuth("adam:admin") },
-  });
-  await res.body?.cancel();
-  assert.equal(res.status, 200);
-  return res.headers.get("authorization")!.slice("Bearer ".length);
-}
 
 /**
  * `decode_jwt` of authotron-client (spec 7.3): HS256 only, 5 s leeway, `exp`

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { JWKS_CONTENT_TYPE, jwksBody, jwksRoute } from "../../lib/jwks.ts";
-import { basicAuth, startGateway } from "../support/gateway.ts";
-import { generateKey, jwtConfig, type KeyKind, PLAIN_PROVIDER } from "./keys.ts";
+import { startGateway } from "../support/gateway.ts";
+import { generateKey, issue, jwtConfig, type KeyKind, PLAIN_PROVIDER, SECRET } from "./keys.ts";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
-const SECRET = "test-secret-that-is-long-enough-32b";
-
-async function issue(url: string): Promise<string> {
-  const res = await fetch(`${url}/authenticate`, {
-    headers: { authorization: basicAuth("adam:admin") },
-  });
-  await res.body?.cancel();
-  assert.equal(res.status, 200);
-  return res.headers.get("authorization")!.slice("Bearer ".length);
-}
 
 /** Fetches the JWKS and checks that no key carries a private or symmetric member. */
 async function publicJwks(url: string): Promise<{ keys: Record<string, unknown>[] }> {

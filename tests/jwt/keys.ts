@@ -1,12 +1,16 @@
 /**
- * Test key material: fresh key pairs as PEM and JWK text, and a gateway
- * config that signs with them.
+ * Test key material: fresh key pairs as PEM and JWK text, a gateway config
+ * that signs with them, and the token such a gateway issues.
  *
  * @module
  */
 
+import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { testConfig } from "../support/gateway.ts";
+import { basicAuth, testConfig } from "../support/gateway.ts";
+
+/** The HMAC secret the tests write into `jwt.secret` (long enough for HS256). */
+export const SECRET = "test-secret-that-is-long-enough-32b";
 
 /** A key pair as the texts a config can hold. */
 export interface TestKey {
@@ -38,7 +42,7 @@ export function generateKey(kind: KeyKind): TestKey {
 /** A test config whose `jwt` section is `jwt` (YAML lines, indented two spaces). */
 export function jwtConfig(jwt: string, extra = ""): string {
   return testConfig(extra).replace(
-    "jwt: { iss: authotron-test, exp: 3600, secret: test-secret-that-is-long-enough-32b }",
+    `jwt: { iss: authotron-test, exp: 3600, secret: ${SECRET} }`,
     `jwt:\n  iss: authotron-test\n${jwt}`,
   );
 }
@@ -51,3 +55,13 @@ export const PLAIN_PROVIDER = `providers:
     users:
       - { username: adam, password: admin, roles: [user] }
 `;
+
+/** The downstream JWT the gateway at `url` issues to `adam` ({@link PLAIN_PROVIDER}). */
+export async function issue(url: string): Promise<string> {
+  const res = await fetch(`${url}/authenticate`, {
+    headers: { authorization: basicAuth("adam:admin") },
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  return res.headers.get("authorization")!.slice("Bearer ".length);
+}
