@@ -7,12 +7,11 @@
  * @module
  */
 
-import { base64url, createHmacSha256 } from "./hmac_sha256.ts";
+import { createHmacSha256 } from "./hmac_sha256.ts";
 
 /** Derives keys for one process (or one test). */
 export function createCredentialKeyer(
   secret: Uint8Array = crypto.getRandomValues(new Uint8Array(32)),
 ): (credential: string) => string {
-  const hmac = createHmacSha256(secret);
-  return (credential) => base64url(hmac(credential));
+  return createHmacSha256(secret);
 }

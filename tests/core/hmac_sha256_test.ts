@@ -33,13 +33,16 @@ Deno.test("createHmacSha256() matches the RFC 4231 test vectors", () => {
     ],
   ];
   for (const [key, message, expected] of vectors) {
-    assert.equal(hex(createHmacSha256(key)(message)), expected);
+    assert.equal(
+      createHmacSha256(key)(message),
+      Buffer.from(fromHex(expected)).toString("base64url"),
+    );
   }
   // RFC 4231 case 3 has binary data: 50 bytes of 0xdd (all < 0x80 would be ASCII; 0xdd is not).
   const data = latin1(fromHex("dd".repeat(50)));
   assert.equal(
-    hex(createHmacSha256(new Uint8Array(20).fill(0xaa))(data)),
-    createHmac("sha256", new Uint8Array(20).fill(0xaa)).update(data).digest("hex"),
+    createHmacSha256(new Uint8Array(20).fill(0xaa))(data),
+    createHmac("sha256", new Uint8Array(20).fill(0xaa)).update(data).digest("base64url"),
   );
 });
 
@@ -49,12 +52,25 @@ Deno.test("createHmacSha256() equals node:crypto for random keys and UTF-8 messa
       fc.uint8Array({ maxLength: 200 }),
       fc.string({ unit: "grapheme", maxLength: 300 }),
       (key, message) => {
-        const expected = createHmac("sha256", key).update(message).digest("hex");
-        assert.equal(hex(createHmacSha256(key)(message)), expected);
+        const expected = createHmac("sha256", key).update(message).digest("base64url");
+        assert.equal(createHmacSha256(key)(message), expected);
       },
     ),
     { numRuns: 500 },
   );
+});
+
+Deno.test("createHmacSha256() equals node:crypto around block boundaries, ASCII or not", () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const hmac = createHmacSha256(key);
+  for (let length = 0; length < 200; length++) {
+    for (
+      const message of ["a".repeat(length), "é".repeat(length), "a".repeat(length) + "\u{1F511}"]
+    ) {
+      const expected = createHmac("sha256", key).update(message).digest("base64url");
+      assert.equal(hmac(message), expected, `${length}`);
+    }
+  }
 });
 
 Deno.test("sha256() equals node:crypto around block boundaries", () => {
