@@ -108,16 +108,17 @@ async function runCase(
     }
     await checkStatus(base + benchCase.path, headers, benchCase);
     baselineRuns.push(...bases);
-    const sum = (rs: Measured[]) => rs.reduce((total, r) => total + r.rps, 0);
     return {
       name: benchCase.name,
       path: benchCase.reference === undefined ? benchCase.path : "headers, no decision",
-      rps: sum(runs) / runs.length,
+      rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
       cpuUs: median(runs.map((r) => r.cpuUs)),
       peakRss: memoryOf(gateway.pid).hwm,
-      ratio: sum(runs) / sum(bases),
+      // Each round pairs a baseline run with the case run right after it; the
+      // median of the pairs' ratios shrugs off a round the shared machine stalled.
+      ratio: median(runs.map((r, i) => r.rps / bases[i]!.rps)),
       rounds: {
         rps: runs.map((r) => Math.round(r.rps)),
         baselineRps: bases.map((r) => Math.round(r.rps)),
@@ -187,7 +188,7 @@ async function main(args: string[]): Promise<number> {
     rows.unshift({
       name: "baseline",
       path: "bare Deno.serve",
-      rps: baselineRuns.reduce((t, r) => t + r.rps, 0) / baselineRuns.length,
+      rps: median(baselineRuns.map((r) => r.rps)),
       p50: median(baselineRuns.map((r) => r.p50)),
       p99: median(baselineRuns.map((r) => r.p99)),
       cpuUs: median(baselineRuns.map((r) => r.cpuUs)),
