@@ -240,10 +240,12 @@ export class DecisionCache implements ResponseReuse {
     ) {
       return handoff.key;
     }
-    // Headers and addresses hold no "\n"; the first character tells an absent
-    // X-Auth-Realm from an empty one.
+    // Only the credential is hashed (the header's own string: no concatenated
+    // copy to flatten, and a Basic credential fits one SHA-256 block). The
+    // HMAC has a fixed length and headers and addresses hold no "\n", so the
+    // key is unambiguous; the "-"/"+" tells an absent X-Auth-Realm from an empty one.
     const scope = realm === undefined ? "-" : `+${realm}`;
-    return this.#key(`${scope}\n${address ?? ""}\n${authorization}`);
+    return `${this.#key(authorization)}\n${address ?? ""}\n${scope}`;
   }
 
   async #authenticate(
