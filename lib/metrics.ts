@@ -90,7 +90,8 @@ export class GatewayMetrics {
   readonly #auth = new Map<string, Map<string, AuthSeries>>();
   readonly #providers = new WeakMap<ProviderLabels, ProviderSeries>();
   readonly #augmenters = new WeakMap<AugmenterLabels, Map<string, AugmenterSeries>>();
-  readonly #http = new Map<string, HttpSeries>();
+  /** Route → method → status → series: nested so that a request builds no key string. */
+  readonly #http = new Map<string, Map<string, Map<number, HttpSeries>>>();
   readonly #inFlight = new Map<string, GaugeSeries>();
 
   /** Registers the families and pre-initialises the series of spec 9.2. */
@@ -157,8 +158,11 @@ export class GatewayMetrics {
   httpEnd(route: string, method: string, status: number, seconds: number): void {
     const m = normaliseMethod(method);
     this.#inFlightSeries(m).dec();
-    const key = `${route} ${m} ${status}`;
-    let series = this.#http.get(key);
+    let methods = this.#http.get(route);
+    if (methods === undefined) this.#http.set(route, methods = new Map());
+    let statuses = methods.get(m);
+    if (statuses === undefined) methods.set(m, statuses = new Map());
+    let series = statuses.get(status);
     if (series === undefined) {
       series = {
         count: this.#families.httpRequests.series({
@@ -168,7 +172,7 @@ export class GatewayMetrics {
         }),
         duration: this.#families.httpDuration.series({ route, method: m }),
       };
-      this.#http.set(key, series);
+      statuses.set(status, series);
     }
     series.count.inc();
     series.duration.observe(seconds);
