@@ -37,10 +37,10 @@ to the baseline. Load comes from wrk when installed, else from a built-in
 load generator (a separate Deno process).
 
 Options:
-  --duration <s>      seconds per measured run (default 5)
+  --duration <s>      seconds per measured run (default 3)
   --warmup <s>        warm-up seconds per case (default 2)
   --connections <n>   concurrent connections (default 50)
-  --rounds <n>        rounds per case, alternating baseline and gateway (default 3)
+  --rounds <n>        rounds per case, alternating baseline and gateway (default 5)
   --case <name>       run only this case (repeatable): floor, basic, jwt, store,
                       unauthorized
   --builtin           use the built-in load generator even when wrk is installed
@@ -68,10 +68,10 @@ function positive(name: string, raw: string | undefined): number {
 /** Parses `args` (as in `Deno.args`). */
 export function parseOptions(args: readonly string[]): BenchOptions {
   const options = {
-    duration: 5,
+    duration: 3,
     warmup: 2,
     connections: 50,
-    rounds: 3,
+    rounds: 5,
     cases: undefined as string[] | undefined,
     builtin: false,
     out: undefined as string | undefined,

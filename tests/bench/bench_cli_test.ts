@@ -29,6 +29,8 @@ Deno.test("bench/run.ts --help prints the usage and exits 0; a bad option exits 
 Deno.test("parseOptions() defaults and overrides", () => {
   const defaults = parseOptions([]);
   assert.equal(defaults.connections, 50);
+  assert.equal(defaults.rounds, 5);
+  assert.equal(defaults.duration, 3);
   assert.equal(defaults.floodRequests, 1_000_000);
   const set = parseOptions([
     "--duration",
