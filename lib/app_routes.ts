@@ -172,14 +172,22 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     };
     return deps.responses?.respond(user, token, build) ?? build();
   };
-  // A cached decision is answered synchronously (no promise turn in Deno.serve);
-  // the headers are read once, for the cache and, on a miss, the pipeline.
+  // A cached decision is answered synchronously (no promise turn in Deno.serve).
+  // The cache is asked with the raw header values: it only ever stored values
+  // that passed readAsciiHeader(), so a value that would fail it cannot hit, and
+  // the visible-ASCII scan (~0.3 µs per request when served) runs on misses only.
   return (req: Request, ctx: RouteContext) => {
-    const authorization = readAsciiHeader(req.headers, "authorization");
-    const realm = readAsciiHeader(req.headers, "x-auth-realm");
+    const { headers } = req;
     const address = clientAddress(req, config, ctx);
-    return deps.responses?.cachedResponse(authorization, realm, address) ??
-      authenticate(authorization, realm, address);
+    const cached = deps.responses?.cachedResponse(
+      headers.get("authorization") ?? undefined,
+      headers.get("x-auth-realm") ?? undefined,
+      address,
+    );
+    if (cached !== undefined) return cached;
+    const authorization = readAsciiHeader(headers, "authorization");
+    const realm = readAsciiHeader(headers, "x-auth-realm");
+    return authenticate(authorization, realm, address);
   };
 }
 

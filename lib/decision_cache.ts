@@ -48,7 +48,9 @@ export interface ResponseReuse {
    * Synchronously, the reusable `/authenticate` response of a cached decision
    * for these headers, or `undefined` (then authenticate as usual, at once:
    * the key computed here is handed on to that call). `address` is the
-   * client's, as the pipeline gets it.
+   * client's, as the pipeline gets it. The header values may be raw: only
+   * values that passed `readAsciiHeader()` are ever stored, so a value that
+   * would fail it cannot hit.
    */
   cachedResponse(
     authorization: string | undefined,
