@@ -183,6 +183,7 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
       headers.get("authorization") ?? undefined,
       headers.get("x-auth-realm") ?? undefined,
       address,
+      ctx.started,
     );
     if (cached !== undefined) return cached;
     const authorization = readAsciiHeader(headers, "authorization");

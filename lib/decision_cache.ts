@@ -50,12 +50,14 @@ export interface ResponseReuse {
    * the key computed here is handed on to that call). `address` is the
    * client's, as the pipeline gets it. The header values may be raw: only
    * values that passed `readAsciiHeader()` are ever stored, so a value that
-   * would fail it cannot hit.
+   * would fail it cannot hit. `started` is the request's `performance.now()`
+   * when the caller already read it (one clock reading less).
    */
   cachedResponse(
     authorization: string | undefined,
     realm: string | undefined,
     address?: string,
+    started?: number,
   ): Response | undefined;
 }
 
@@ -212,14 +214,14 @@ export class DecisionCache implements ResponseReuse {
     authorization: string | undefined,
     realm: string | undefined,
     address?: string,
+    started: number = performance.now(),
   ): Response | undefined {
     this.#handoff = undefined;
     if (!this.enabled || !this.#options.reuseTokens || authorization === undefined) {
       return undefined;
     }
-    const started = performance.now();
     const key = this.#keyOf(authorization, realm, address);
-    // One clock reading times the hit and checks its freshness (a clock read costs ~0.1 µs).
+    // The start reading also checks freshness (a clock read costs ~0.1 µs here).
     const now = this.#options.now?.() ?? performance.timeOrigin + started;
     const decision = this.#lookup(key, now);
     const response = decision?.response;

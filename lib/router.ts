@@ -19,6 +19,8 @@ export interface RouteContext {
   readonly params: Readonly<Record<string, string>>;
   /** Connection info from `Deno.serve`, when served over a socket. */
   readonly info: Deno.ServeHandlerInfo | undefined;
+  /** `performance.now()` when the router took the request (when it times requests). */
+  readonly started?: number;
 }
 
 /** Handles one request on a matched route. */
@@ -145,6 +147,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     req: Request,
     info: Deno.ServeHandlerInfo | undefined,
     route: { pattern: string },
+    started?: number,
   ): Response | Promise<Response> {
     const found = match(pathOf(req.url));
     if (!found) return new Response(null, { status: 404 });
@@ -156,7 +159,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     if (!handler) return new Response(null, { status: 405, headers: { allow: compiled.allow } });
     let result: Response | Promise<Response>;
     try {
-      result = handler(req, { params, info });
+      result = handler(req, { params, info, started });
     } catch (error) {
       return crashed(pattern, error);
     }
@@ -177,7 +180,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       metrics.httpEnd(route.pattern, method, status, (performance.now() - started) / 1000);
     let result: Response | Promise<Response>;
     try {
-      result = dispatch(req, info, route);
+      result = dispatch(req, info, route, started);
     } catch (error) {
       end(500);
       throw error;
