@@ -3,10 +3,12 @@
  * for credential cache keys on the hot path. Deno's `node:crypto` `createHmac`
  * costs tens of microseconds per call (more than the rest of a cached
  * request) and WebCrypto is asynchronous; this costs about one for a short
- * credential. The key's inner and outer pad states are computed once; a call
- * reads the message's characters straight into the message schedule and
- * writes the digest as base64url, allocating nothing but the result. Tested
- * against RFC 4231 and against `node:crypto` on random inputs.
+ * credential, about three for a 650-byte JWT. The key's inner and outer pad
+ * states are computed once; a call copies the message's UTF-8 into a reused
+ * buffer (by hand when short and ASCII, else with the native `encodeInto`,
+ * which is much faster on long strings than reading characters one by one)
+ * and writes the digest as base64url, allocating nothing but the result.
+ * Tested against RFC 4231 and against `node:crypto` on random inputs.
  *
  * @module
  */
@@ -27,34 +29,110 @@ const INITIAL = new Int32Array([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ]);
 
-/** The message schedule; a block's 16 words are written to `W[0..16)` before {@link compress}. */
-const W = new Int32Array(64);
+/** The block being compressed, as 16 big-endian words. */
+const W = new Int32Array(16);
 /** The running hash of the call in progress. */
 const STATE = new Int32Array(8);
+const encoder = new TextEncoder();
+/** The message being hashed, then its padding; grown (never shrunk) for long messages. */
+let buffer = new Uint8Array(1024);
+let view = new DataView(buffer.buffer);
 
-/** Runs the compression function on the block in `W[0..16)`, updating `state`. */
+function reserve(length: number): void {
+  if (buffer.length >= length) return;
+  buffer = new Uint8Array(Math.max(length, buffer.length * 2));
+  view = new DataView(buffer.buffer);
+}
+
+// Σ0, Σ1, σ0 and σ1 of FIPS 180-4 (V8 inlines them).
+const S0 = (x: number) =>
+  ((x >>> 2) | (x << 30)) ^ ((x >>> 13) | (x << 19)) ^ ((x >>> 22) | (x << 10));
+const S1 = (x: number) =>
+  ((x >>> 6) | (x << 26)) ^ ((x >>> 11) | (x << 21)) ^ ((x >>> 25) | (x << 7));
+const s0 = (x: number) => ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+const s1 = (x: number) => ((x >>> 17) | (x << 15)) ^ ((x >>> 19) | (x << 13)) ^ (x >>> 10);
+
+/**
+ * Runs the compression function on the block in `W`, updating `state`. The
+ * 64 rounds run as four passes of 16 written out: the working variables
+ * rotate their roles (h, g, …, a) from one round to the next instead of being
+ * moved, and the message schedule lives in 16 locals updated in place
+ * between passes. Against a plain loop over a 64-word schedule array this
+ * is about a quarter faster, which matters for a JWT (a dozen blocks).
+ */
 function compress(state: Int32Array): void {
-  for (let i = 16; i < 64; i++) {
-    const x = W[i - 15]!, y = W[i - 2]!;
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
-  }
   let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
   let e = state[4]!, f = state[5]!, g = state[6]!, h = state[7]!;
-  for (let i = 0; i < 64; i++) {
-    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
-    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
+  let w0 = W[0]!, w1 = W[1]!, w2 = W[2]!, w3 = W[3]!, w4 = W[4]!, w5 = W[5]!, w6 = W[6]!;
+  let w7 = W[7]!, w8 = W[8]!, w9 = W[9]!, w10 = W[10]!, w11 = W[11]!, w12 = W[12]!;
+  let w13 = W[13]!, w14 = W[14]!, w15 = W[15]!;
+  for (let i = 0; i < 64; i += 16) {
+    h = (h + S1(e) + ((e & f) ^ (~e & g)) + K[i]! + w0) | 0;
+    d = (d + h) | 0;
+    h = (h + S0(a) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    g = (g + S1(d) + ((d & e) ^ (~d & f)) + K[i + 1]! + w1) | 0;
+    c = (c + g) | 0;
+    g = (g + S0(h) + ((h & a) ^ (h & b) ^ (a & b))) | 0;
+    f = (f + S1(c) + ((c & d) ^ (~c & e)) + K[i + 2]! + w2) | 0;
+    b = (b + f) | 0;
+    f = (f + S0(g) + ((g & h) ^ (g & a) ^ (h & a))) | 0;
+    e = (e + S1(b) + ((b & c) ^ (~b & d)) + K[i + 3]! + w3) | 0;
+    a = (a + e) | 0;
+    e = (e + S0(f) + ((f & g) ^ (f & h) ^ (g & h))) | 0;
+    d = (d + S1(a) + ((a & b) ^ (~a & c)) + K[i + 4]! + w4) | 0;
+    h = (h + d) | 0;
+    d = (d + S0(e) + ((e & f) ^ (e & g) ^ (f & g))) | 0;
+    c = (c + S1(h) + ((h & a) ^ (~h & b)) + K[i + 5]! + w5) | 0;
+    g = (g + c) | 0;
+    c = (c + S0(d) + ((d & e) ^ (d & f) ^ (e & f))) | 0;
+    b = (b + S1(g) + ((g & h) ^ (~g & a)) + K[i + 6]! + w6) | 0;
+    f = (f + b) | 0;
+    b = (b + S0(c) + ((c & d) ^ (c & e) ^ (d & e))) | 0;
+    a = (a + S1(f) + ((f & g) ^ (~f & h)) + K[i + 7]! + w7) | 0;
+    e = (e + a) | 0;
+    a = (a + S0(b) + ((b & c) ^ (b & d) ^ (c & d))) | 0;
+    h = (h + S1(e) + ((e & f) ^ (~e & g)) + K[i + 8]! + w8) | 0;
+    d = (d + h) | 0;
+    h = (h + S0(a) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    g = (g + S1(d) + ((d & e) ^ (~d & f)) + K[i + 9]! + w9) | 0;
+    c = (c + g) | 0;
+    g = (g + S0(h) + ((h & a) ^ (h & b) ^ (a & b))) | 0;
+    f = (f + S1(c) + ((c & d) ^ (~c & e)) + K[i + 10]! + w10) | 0;
+    b = (b + f) | 0;
+    f = (f + S0(g) + ((g & h) ^ (g & a) ^ (h & a))) | 0;
+    e = (e + S1(b) + ((b & c) ^ (~b & d)) + K[i + 11]! + w11) | 0;
+    a = (a + e) | 0;
+    e = (e + S0(f) + ((f & g) ^ (f & h) ^ (g & h))) | 0;
+    d = (d + S1(a) + ((a & b) ^ (~a & c)) + K[i + 12]! + w12) | 0;
+    h = (h + d) | 0;
+    d = (d + S0(e) + ((e & f) ^ (e & g) ^ (f & g))) | 0;
+    c = (c + S1(h) + ((h & a) ^ (~h & b)) + K[i + 13]! + w13) | 0;
+    g = (g + c) | 0;
+    c = (c + S0(d) + ((d & e) ^ (d & f) ^ (e & f))) | 0;
+    b = (b + S1(g) + ((g & h) ^ (~g & a)) + K[i + 14]! + w14) | 0;
+    f = (f + b) | 0;
+    b = (b + S0(c) + ((c & d) ^ (c & e) ^ (d & e))) | 0;
+    a = (a + S1(f) + ((f & g) ^ (~f & h)) + K[i + 15]! + w15) | 0;
+    e = (e + a) | 0;
+    a = (a + S0(b) + ((b & c) ^ (b & d) ^ (c & d))) | 0;
+    if (i === 48) break;
+    // The next 16 schedule words, in place: w[t] uses w[t-2], w[t-7], w[t-15], w[t-16].
+    w0 = (w0 + s0(w1) + w9 + s1(w14)) | 0;
+    w1 = (w1 + s0(w2) + w10 + s1(w15)) | 0;
+    w2 = (w2 + s0(w3) + w11 + s1(w0)) | 0;
+    w3 = (w3 + s0(w4) + w12 + s1(w1)) | 0;
+    w4 = (w4 + s0(w5) + w13 + s1(w2)) | 0;
+    w5 = (w5 + s0(w6) + w14 + s1(w3)) | 0;
+    w6 = (w6 + s0(w7) + w15 + s1(w4)) | 0;
+    w7 = (w7 + s0(w8) + w0 + s1(w5)) | 0;
+    w8 = (w8 + s0(w9) + w1 + s1(w6)) | 0;
+    w9 = (w9 + s0(w10) + w2 + s1(w7)) | 0;
+    w10 = (w10 + s0(w11) + w3 + s1(w8)) | 0;
+    w11 = (w11 + s0(w12) + w4 + s1(w9)) | 0;
+    w12 = (w12 + s0(w13) + w5 + s1(w10)) | 0;
+    w13 = (w13 + s0(w14) + w6 + s1(w11)) | 0;
+    w14 = (w14 + s0(w15) + w7 + s1(w12)) | 0;
+    w15 = (w15 + s0(w0) + w8 + s1(w13)) | 0;
   }
   state[0] = (state[0]! + a) | 0;
   state[1] = (state[1]! + b) | 0;
@@ -67,77 +145,37 @@ function compress(state: Int32Array): void {
 }
 
 /**
- * Hashes `bytes` (one byte per character, each below 256) into `state`, which
- * already absorbed `prefix` bytes (whole blocks), padding included. Returns
- * the bitwise OR of every character, so a caller can tell whether the string
- * was ASCII (below 0x80) and its characters were its UTF-8 bytes.
+ * Pads `buffer[0, length)` in place and hashes it into `state`, which already
+ * absorbed `prefix` bytes (whole blocks).
  */
-function absorb(state: Int32Array, bytes: string, prefix: number): number {
-  const length = bytes.length;
-  let seen = 0;
-  let offset = 0;
-  for (; offset + 64 <= length; offset += 64) {
-    for (let i = 0; i < 16; i++) {
-      const j = offset + i * 4;
-      const c0 = bytes.charCodeAt(j), c1 = bytes.charCodeAt(j + 1);
-      const c2 = bytes.charCodeAt(j + 2), c3 = bytes.charCodeAt(j + 3);
-      seen |= c0 | c1 | c2 | c3;
-      W[i] = (c0 << 24) | (c1 << 16) | (c2 << 8) | c3;
-    }
-    compress(state);
-  }
-  W.fill(0, 0, 16);
-  const rest = length - offset;
-  for (let i = 0; i < rest; i++) {
-    const code = bytes.charCodeAt(offset + i);
-    seen |= code;
-    W[i >> 2]! |= (code & 0xff) << (24 - (i & 3) * 8);
-  }
-  W[rest >> 2]! |= 0x80 << (24 - (rest & 3) * 8);
-  if (rest >= 56) {
-    compress(state);
-    W.fill(0, 0, 16);
-  }
+function absorb(state: Int32Array, length: number, prefix: number): void {
+  const total = (length + 9 + 63) & ~63;
+  buffer.fill(0, length, total);
+  buffer[length] = 0x80;
   const bits = (length + prefix) * 8;
-  W[14] = Math.floor(bits / 2 ** 32);
-  W[15] = bits | 0;
-  compress(state);
-  return seen;
-}
-
-/** `text` as UTF-8, one byte per character (the rare path for non-ASCII messages). */
-function utf8Bytes(text: string): string {
-  return bytesToString(new TextEncoder().encode(text));
-}
-
-function bytesToString(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  view.setUint32(total - 8, Math.floor(bits / 2 ** 32));
+  view.setUint32(total - 4, bits >>> 0);
+  for (let offset = 0; offset < total; offset += 64) {
+    for (let i = 0; i < 16; i++) W[i] = view.getInt32(offset + i * 4);
+    compress(state);
   }
-  return out;
 }
 
-function wordsToBytes(state: Int32Array): Uint8Array {
+/** SHA-256 of `input`. */
+export function sha256(input: Uint8Array): Uint8Array {
+  reserve(input.length + 72);
+  buffer.set(input);
+  const state = new Int32Array(INITIAL);
+  absorb(state, input.length, 0);
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = state[i >> 2]! >>> (24 - (i & 3) * 8);
   return out;
 }
 
-/** SHA-256 of `bytes`. */
-export function sha256(bytes: Uint8Array): Uint8Array {
-  const state = new Int32Array(INITIAL);
-  absorb(state, bytesToString(bytes), 0);
-  return wordsToBytes(state);
-}
-
 function padState(key: Uint8Array, pad: number): Int32Array {
-  for (let i = 0; i < 16; i++) {
-    let word = 0;
-    for (let j = i * 4; j < i * 4 + 4; j++) word = (word << 8) | ((key[j] ?? 0) ^ pad);
-    W[i] = word;
-  }
+  for (let i = 0; i < 64; i++) buffer[i] = (key[i] ?? 0) ^ pad;
   const state = new Int32Array(INITIAL);
+  for (let i = 0; i < 16; i++) W[i] = view.getInt32(i * 4);
   compress(state);
   return state;
 }
@@ -145,22 +183,11 @@ function padState(key: Uint8Array, pad: number): Int32Array {
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
-const DIGEST_CODES: number[] = new Array(43).fill(0);
+/** Messages up to this length that are ASCII are copied without `encodeInto`. */
+const SHORT_MESSAGE = 128;
 
-/** The 32-byte digest in `STATE` as 43 base64url characters, built as one string. */
-function digestBase64url(): string {
-  for (let i = 0, out = 0; i < 32; i += 3, out += 4) {
-    const b0 = STATE[i >> 2]! >>> (24 - (i & 3) * 8) & 0xff;
-    const b1 = i + 1 < 32 ? STATE[(i + 1) >> 2]! >>> (24 - ((i + 1) & 3) * 8) & 0xff : 0;
-    const b2 = i + 2 < 32 ? STATE[(i + 2) >> 2]! >>> (24 - ((i + 2) & 3) * 8) & 0xff : 0;
-    const n = (b0 << 16) | (b1 << 8) | b2;
-    DIGEST_CODES[out] = CODES[n >>> 18]!;
-    DIGEST_CODES[out + 1] = CODES[(n >>> 12) & 63]!;
-    if (out + 2 < 43) DIGEST_CODES[out + 2] = CODES[(n >>> 6) & 63]!;
-    if (out + 3 < 43) DIGEST_CODES[out + 3] = CODES[n & 63]!;
-  }
-  return String.fromCharCode.apply(null, DIGEST_CODES);
-}
+/** The digest of the call in progress, as bytes. */
+const DIGEST = new Uint8Array(32);
 
 /**
  * Returns a function computing HMAC-SHA256(`key`, UTF-8 of message) as
@@ -171,36 +198,42 @@ export function createHmacSha256(key: Uint8Array): (message: string) => string {
   const inner = padState(key, 0x36);
   const outer = padState(key, 0x5c);
   return (message) => {
-    STATE.set(inner);
-    if (absorb(STATE, message, 64) > 0x7f) {
-      STATE.set(inner);
-      absorb(STATE, utf8Bytes(message), 64);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, plus room for the padding.
+    reserve(message.length * 3 + 72);
+    let written = 0;
+    if (message.length <= SHORT_MESSAGE) { // copied by hand: cheaper than encodeInto's call
+      for (; written < message.length; written++) {
+        const code = message.charCodeAt(written);
+        if (code > 0x7f) break;
+        buffer[written] = code;
+      }
     }
-    W.set(STATE);
-    W.fill(0, 8, 16);
-    W[8] = 0x80000000;
-    W[15] = (64 + 32) * 8;
+    if (written < message.length) written = encoder.encodeInto(message, buffer).written;
+    STATE.set(inner);
+    absorb(STATE, written, 64);
+    for (let i = 0; i < 8; i++) view.setInt32(i * 4, STATE[i]!);
     STATE.set(outer);
-    compress(STATE);
-    return digestBase64url();
+    absorb(STATE, 32, 64);
+    for (let i = 0; i < 32; i++) DIGEST[i] = STATE[i >> 2]! >>> (24 - (i & 3) * 8);
+    return base64url(DIGEST);
   };
 }
 
-const chars: number[] = [];
+const codes: number[] = [];
 
 /** Bytes as unpadded base64url. */
 export function base64url(bytes: Uint8Array): string {
-  chars.length = 0;
+  codes.length = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    chars.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!, CODES[(n >>> 6) & 63]!, CODES[n & 63]!);
+    codes.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!, CODES[(n >>> 6) & 63]!, CODES[n & 63]!);
   }
   if (i < bytes.length) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
-    chars.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!);
-    if (i + 1 < bytes.length) chars.push(CODES[(n >>> 6) & 63]!);
+    codes.push(CODES[n >>> 18]!, CODES[(n >>> 12) & 63]!);
+    if (i + 1 < bytes.length) codes.push(CODES[(n >>> 6) & 63]!);
   }
   // One string from the codes: no intermediate strings per character.
-  return String.fromCharCode(...chars);
+  return String.fromCharCode.apply(null, codes);
 }

@@ -71,6 +71,10 @@ Deno.test("createHmacSha256() equals node:crypto around block boundaries, ASCII 
       assert.equal(hmac(message), expected, `${length}`);
     }
   }
+  // Longer than the initial buffer: it grows, and shorter messages still hash right after.
+  for (const message of ["x".repeat(70_000), "é".repeat(5_000), "short"]) {
+    assert.equal(hmac(message), createHmac("sha256", key).update(message).digest("base64url"));
+  }
 });
 
 Deno.test("sha256() equals node:crypto around block boundaries", () => {
