@@ -7,7 +7,7 @@
 
 import type { StaticAssets } from "./assets.ts";
 import type { Config } from "./config_types.ts";
-import { readAsciiHeader } from "./credentials.ts";
+import { readAsciiHeader, visibleAscii } from "./credentials.ts";
 import type { TokenIssuer } from "./jwt_issuer.ts";
 import type { Authenticator, ResponseReuse } from "./decision_cache.ts";
 import type { AuthOutcome } from "./pipeline.ts";
@@ -177,18 +177,17 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
   // that passed readAsciiHeader(), so a value that would fail it cannot hit, and
   // the visible-ASCII scan (~0.3 µs per request when served) runs on misses only.
   return (req: Request, ctx: RouteContext) => {
-    const { headers } = req;
+    const rawAuthorization = req.headers.get("authorization");
+    const rawRealm = req.headers.get("x-auth-realm");
     const address = clientAddress(req, config, ctx);
     const cached = deps.responses?.cachedResponse(
-      headers.get("authorization") ?? undefined,
-      headers.get("x-auth-realm") ?? undefined,
+      rawAuthorization ?? undefined,
+      rawRealm ?? undefined,
       address,
       ctx.started,
     );
     if (cached !== undefined) return cached;
-    const authorization = readAsciiHeader(headers, "authorization");
-    const realm = readAsciiHeader(headers, "x-auth-realm");
-    return authenticate(authorization, realm, address);
+    return authenticate(visibleAscii(rawAuthorization), visibleAscii(rawRealm), address);
   };
 }
 

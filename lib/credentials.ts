@@ -41,7 +41,11 @@ const WHITESPACE = /\s+/;
  * visible ASCII counts as absent.
  */
 export function readAsciiHeader(headers: Headers, name: string): string | undefined {
-  const value = headers.get(name);
+  return visibleAscii(headers.get(name));
+}
+
+/** A header value as {@link readAsciiHeader} takes it: `undefined` unless visible ASCII. */
+export function visibleAscii(value: string | null): string | undefined {
   return value !== null && VISIBLE_ASCII.test(value) ? value : undefined;
 }
 
