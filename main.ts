@@ -11,10 +11,10 @@
  * @module
  */
 
-import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config.ts";
-import { GatewayError } from "./lib/errors.ts";
+import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
+import { GatewayError } from "./lib/util/errors.ts";
 import { checkPlugins, createGateway } from "./lib/gateway.ts";
-import { loadJwtKeys } from "./lib/jwt_keys.ts";
+import { loadJwtKeys } from "./lib/jwt/keys.ts";
 import { type RunningGateway, serveGateway } from "./lib/server.ts";
 
 const encoder = new TextEncoder();

@@ -2,7 +2,7 @@
  * `ldap` augmenter (spec 6.4): binds with a service account, searches
  * `search_base` (subtree) for `(&(objectClass=person)(cn=<username>))` and
  * turns the `memberOf` DNs into roles by the original's rules (see
- * `_ldap_roles.ts`). Unlike the original, the username is escaped (RFC 4515),
+ * `_ldap/roles.ts`). Unlike the original, the username is escaped (RFC 4515),
  * connections are pooled, every step honours the host's augmenter timeout,
  * lookups are cached (bounded, single-flight), roles are deduplicated, and
  * a username matching several entries is an error (fail closed), not a merge.
@@ -12,13 +12,13 @@
 
 import type { Entry } from "ldapts";
 import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from "../lib/plugin.ts";
-import { bounded } from "./_ldap_errors.ts";
-import { personFilter } from "./_ldap_filter.ts";
-import { type LdapOptions, parseLdapOptions } from "./_ldap_options.ts";
-import { warnInsecureTransport } from "../providers/_transport.ts";
-import { loadLdapSecrets } from "./_ldap_secrets.ts";
-import { LdapPool, type LdapPoolStats } from "./_ldap_pool.ts";
-import { rolesFromMemberOf } from "./_ldap_roles.ts";
+import { bounded } from "./_ldap/errors.ts";
+import { personFilter } from "./_ldap/filter.ts";
+import { type LdapOptions, parseLdapOptions } from "./_ldap/options.ts";
+import { warnInsecureTransport } from "../providers/_shared/transport.ts";
+import { loadLdapSecrets } from "./_ldap/secrets.ts";
+import { LdapPool, type LdapPoolStats } from "./_ldap/pool.ts";
+import { rolesFromMemberOf } from "./_ldap/roles.ts";
 
 /** What `status()` returns (JSON, never a secret). */
 export interface LdapAugmenterStatus extends Record<string, unknown> {

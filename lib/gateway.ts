@@ -6,27 +6,27 @@
  * @module
  */
 
-import { appRoutes, authenticateHandler, healthResponse } from "./app_routes.ts";
-import { loadAssets } from "./assets.ts";
-import { buildChallenge } from "./challenge.ts";
-import { type Config, VERSION } from "./config_types.ts";
-import { errorMessage } from "./errors.ts";
-import { DecisionCache } from "./decision_cache.ts";
-import { extAuthzRoutes } from "./ext_authz_routes.ts";
-import { jwksRoute } from "./jwks.ts";
-import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt_issuer.ts";
-import { loadJwtKeys } from "./jwt_keys.ts";
-import { createLogger, type Logger, type LoggerOptions } from "./log.ts";
-import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
-import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./pipeline.ts";
+import { appRoutes, authenticateHandler, healthResponse } from "./http/app_routes.ts";
+import { loadAssets } from "./http/assets.ts";
+import { buildChallenge } from "./auth/challenge.ts";
+import { type Config, VERSION } from "./config/types.ts";
+import { errorMessage } from "./util/errors.ts";
+import { DecisionCache } from "./auth/decision_cache.ts";
+import { extAuthzRoutes } from "./http/ext_authz_routes.ts";
+import { jwksRoute } from "./http/jwks_routes.ts";
+import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt/issuer.ts";
+import { loadJwtKeys } from "./jwt/keys.ts";
+import { createLogger, type Logger, type LoggerOptions } from "./observability/log.ts";
+import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./observability/metrics.ts";
+import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./auth/pipeline.ts";
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
-import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugin_loader.ts";
-import { createPluginServices } from "./plugin_services.ts";
-import { createRouter, type Route, type ServeHandler } from "./router.ts";
-import { registerCollectedMetrics } from "./metrics_collected.ts";
-import { PluginHealth } from "./plugin_health.ts";
-import { Readiness, readinessResponse } from "./readiness.ts";
-import { createStatusHandler, type StatusPlugin } from "./status.ts";
+import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugins/loader.ts";
+import { createPluginServices } from "./plugins/services.ts";
+import { createRouter, type Route, type ServeHandler } from "./http/router.ts";
+import { registerCollectedMetrics } from "./observability/metrics_collected.ts";
+import { PluginHealth } from "./plugins/health.ts";
+import { Readiness, readinessResponse } from "./http/readiness.ts";
+import { createStatusHandler, type StatusPlugin } from "./http/status.ts";
 import {
   instrumentTokenService,
   openTokenService,
@@ -34,8 +34,8 @@ import {
   tokenProviderSlot,
 } from "./store/token_setup.ts";
 import type { TokenService } from "./store/token_service.ts";
-import { tokenRoutes } from "./token_routes.ts";
-import { AuthThrottle } from "./throttle.ts";
+import { tokenRoutes } from "./http/token_routes.ts";
+import { AuthThrottle } from "./auth/throttle.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { errorMessage, GatewayError } from "./errors.ts";
+import { errorMessage, GatewayError } from "./util/errors.ts";
 import type { Gateway } from "./gateway.ts";
 
 /** A gateway that is listening. */

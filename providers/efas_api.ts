@@ -16,9 +16,9 @@
  */
 
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
-import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_remote_options.ts";
-import { warnInsecureTransport } from "./_transport.ts";
-import { createTokenQuery } from "./_token_query.ts";
+import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_shared/remote_options.ts";
+import { warnInsecureTransport } from "./_shared/transport.ts";
+import { createTokenQuery } from "./_shared/token_query.ts";
 
 /** Options of the `efas-api` provider. */
 export interface EfasApiOptions {

@@ -12,8 +12,8 @@ import {
   type AccessTokenOptions,
   createAccessTokenValidator,
   parseAccessTokenOptions,
-} from "./_access_token.ts";
-import { warnInsecureTransport } from "./_transport.ts";
+} from "./_shared/access_token.ts";
+import { warnInsecureTransport } from "./_shared/transport.ts";
 
 /** The `jwt` provider. */
 export default defineProvider<AccessTokenOptions>({

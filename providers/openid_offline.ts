@@ -23,15 +23,20 @@
  */
 
 import { defineProvider, type PluginOptions } from "../lib/plugin.ts";
-import { parseAccessTokenOptions } from "./_access_token.ts";
+import { parseAccessTokenOptions } from "./_shared/access_token.ts";
 import {
   createExchangeProvider,
   type ExchangeSettings,
   readAccessToken,
-} from "./_exchange_flow.ts";
-import { cacheLifetimes, joinUrl, requireHttpUrl, requireString } from "./_remote_options.ts";
-import { warnInsecureTransport } from "./_transport.ts";
-import { assertClientAccepted, jsonObject } from "./_upstream_json.ts";
+} from "./_shared/exchange_flow.ts";
+import {
+  cacheLifetimes,
+  joinUrl,
+  requireHttpUrl,
+  requireString,
+} from "./_shared/remote_options.ts";
+import { warnInsecureTransport } from "./_shared/transport.ts";
+import { assertClientAccepted, jsonObject } from "./_shared/upstream_json.ts";
 
 /** Options of the `openid-offline` provider. */
 export interface OpenidOfflineOptions extends ExchangeSettings {

@@ -15,7 +15,7 @@ import {
   type PluginOptions,
   timingSafeEqual,
 } from "../lib/plugin.ts";
-import { hashMatches, parsePasswordHash, type PasswordHash } from "./_password_hash.ts";
+import { hashMatches, parsePasswordHash, type PasswordHash } from "./_shared/password_hash.ts";
 
 /** One configured user. */
 export interface PlainUser {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { hashPassword } from "../providers/_password_hash.ts";
+import { hashPassword } from "../providers/_shared/password_hash.ts";
 
 const input = await new Response(Deno.stdin.readable).text();
 const password = input.replace(/\r?\n$/, "");

@@ -5,13 +5,16 @@
  * authentication reads the store, so an expired or deleted token fails at
  * once on every replica.
  *
+ * Folder `lib/store/`: long-lived opaque tokens and their backends (Deno KV,
+ * PostgreSQL). Imports `lib/util/` through `lib/auth/`, never `lib/http/`.
+ *
  * @module
  */
 
-import { runBounded } from "../bounded_call.ts";
-import { errorMessage } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { Counter, CounterSeries } from "../metrics_families.ts";
+import { runBounded } from "../util/bounded_call.ts";
+import { errorMessage } from "../util/errors.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Counter, CounterSeries } from "../observability/metrics_families.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import { displayPrefix, generateToken, hashToken, isTokenShaped } from "./token_secret.ts";
 import {

@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { Config } from "../config_types.ts";
-import { errorMessage, GatewayError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { GatewayMetrics } from "../metrics.ts";
-import type { ProviderSlot } from "../pipeline.ts";
+import type { Config } from "../config/types.ts";
+import { errorMessage, GatewayError } from "../util/errors.ts";
+import type { Logger } from "../observability/log.ts";
+import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { ProviderSlot } from "../auth/pipeline.ts";
 import { type Provider, UpstreamUnavailableError } from "../plugin.ts";
 import { openKvStore } from "./kv_store.ts";
 import { openPostgresStore } from "./postgres_store.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { errorMessage } from "../errors.ts";
+import { errorMessage } from "../util/errors.ts";
 import type { ResolvedUser } from "../plugin.ts";
 
 /** Who owns a token: the user it was created for, matched exactly. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { OptionsError } from "../../lib/plugin.ts";
-import { parseLdapOptions } from "../../augmenters/_ldap_options.ts";
-import { loadLdapSecrets } from "../../augmenters/_ldap_secrets.ts";
+import { parseLdapOptions } from "../../augmenters/_ldap/options.ts";
+import { loadLdapSecrets } from "../../augmenters/_ldap/secrets.ts";
 
 const BASE = {
   uri: "ldap://127.0.0.1:389",

@@ -8,8 +8,8 @@ import {
   roleRule,
   rolesFromDn,
   rolesFromMemberOf,
-} from "../../augmenters/_ldap_roles.ts";
-import { escapeFilterValue, personFilter } from "../../augmenters/_ldap_filter.ts";
+} from "../../augmenters/_ldap/roles.ts";
+import { escapeFilterValue, personFilter } from "../../augmenters/_ldap/filter.ts";
 
 const DN = "CN=SomeRole,OU=TeamB,OU=TeamA,DC=example,DC=com";
 const paths = (...filters: string[]) => roleRule(undefined, filters);

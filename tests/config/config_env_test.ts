@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { parseEnvValue } from "../../lib/config_env_value.ts";
-import { applyEnvOverrides, envOverrides } from "../../lib/config_env.ts";
+import { parseConfig } from "../../lib/config/load.ts";
+import { parseEnvValue } from "../../lib/config/env_value.ts";
+import { applyEnvOverrides, envOverrides } from "../../lib/config/env.ts";
 import { configError, edit, MINIMAL, without } from "./helpers.ts";
 
 const parse = (env: Record<string, string>, text = MINIMAL) =>

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { configPathFromEnv, loadConfig, MAX_CONFIG_BYTES } from "../../lib/config.ts";
-import { VERSION } from "../../lib/config_types.ts";
+import { configPathFromEnv, loadConfig, MAX_CONFIG_BYTES } from "../../lib/config/load.ts";
+import { VERSION } from "../../lib/config/types.ts";
 import { configErrorAsync, fixture, MINIMAL } from "./helpers.ts";
-import { BRUTE_FORCE_DEFAULTS } from "../../lib/config_brute_force.ts";
+import { BRUTE_FORCE_DEFAULTS } from "../../lib/config/brute_force.ts";
 
 async function withTempFile<T>(
   contents: string | Uint8Array,

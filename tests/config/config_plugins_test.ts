@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
+import { parseConfig } from "../../lib/config/load.ts";
 import { configError, edit } from "./helpers.ts";
 
 const withProviders = (yaml: string) =>

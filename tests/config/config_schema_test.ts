@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configJsonSchema } from "../../lib/config.ts";
+import { configJsonSchema } from "../../lib/config/load.ts";
 
 type Schema = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { splitBindAddress } from "../../lib/config_v1.ts";
+import { parseConfig } from "../../lib/config/load.ts";
+import { splitBindAddress } from "../../lib/config/v1.ts";
 import { configError } from "./helpers.ts";
 
 const v1 = (bind: string, extra = "") =>

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
+import { parseConfig } from "../../lib/config/load.ts";
 import { configError, edit, MINIMAL, without } from "./helpers.ts";
-import { BRUTE_FORCE_DEFAULTS } from "../../lib/config_brute_force.ts";
+import { BRUTE_FORCE_DEFAULTS } from "../../lib/config/brute_force.ts";
 
 const parse = (text: string, env: Record<string, string> = {}) =>
   parseConfig(text, "config.yaml", env);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig, parseConfig } from "../../lib/config.ts";
+import { loadConfig, parseConfig } from "../../lib/config/load.ts";
 import { configError, configErrorAsync, edit, fixture, MINIMAL } from "./helpers.ts";
 
 const parse = (text: string) => parseConfig(text, "config.yaml", {});

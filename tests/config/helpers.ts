@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ConfigError, type GatewayErrorCode } from "../../lib/errors.ts";
+import { ConfigError, type GatewayErrorCode } from "../../lib/util/errors.ts";
 
 /** Directory of the config fixtures. */
 export const FIXTURES = new URL("../fixtures/config/", import.meta.url);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runBounded } from "../../lib/bounded_call.ts";
+import { runBounded } from "../../lib/util/bounded_call.ts";
 
 Deno.test("runBounded() takes a synchronous value at once, even with timeout 0", async () => {
   assert.deepEqual(await runBounded(0, undefined, () => 42), { kind: "value", value: 42 });

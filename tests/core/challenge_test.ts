@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildChallenge, quoteRealm } from "../../lib/challenge.ts";
+import { buildChallenge, quoteRealm } from "../../lib/auth/challenge.ts";
 
 Deno.test("buildChallenge() lists providers in order without duplicate pairs", () => {
   assert.equal(

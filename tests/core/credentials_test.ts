@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { normaliseScheme, parseAuthorization, readAsciiHeader } from "../../lib/credentials.ts";
+import {
+  normaliseScheme,
+  parseAuthorization,
+  readAsciiHeader,
+} from "../../lib/auth/credentials.ts";
 
 function creds(value: string | undefined) {
   const parsed = parseAuthorization(value);

@@ -3,9 +3,9 @@ import {
   type Authenticator,
   DecisionCache,
   type DecisionCacheOptions,
-} from "../../lib/decision_cache.ts";
-import type { TokenIssuer } from "../../lib/jwt_issuer.ts";
-import type { AuthOutcome } from "../../lib/pipeline.ts";
+} from "../../lib/auth/decision_cache.ts";
+import type { TokenIssuer } from "../../lib/jwt/issuer.ts";
+import type { AuthOutcome } from "../../lib/auth/pipeline.ts";
 import type { ResolvedUser } from "../../lib/plugin.ts";
 
 function user(username: string, realm = "r"): ResolvedUser {

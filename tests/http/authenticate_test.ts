@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeJwt, jwtVerify } from "jose";
-import { hs256Kid } from "../../lib/jwt_keys.ts";
+import { hs256Kid } from "../../lib/jwt/keys.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 const SECRET_TEXT = "test-secret-that-is-long-enough-32b";

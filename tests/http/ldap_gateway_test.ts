@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { jwtVerify } from "jose";
 import { Client } from "ldapts";
-import { loadConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { ConfigError } from "../../lib/util/errors.ts";
 import { checkPlugins } from "../../lib/gateway.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { eventually, startSilentServer } from "../support/ldap_augmenter.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { ConfigError } from "../../lib/util/errors.ts";
 import { checkPlugins } from "../../lib/gateway.ts";
 import { startGateway, testConfig } from "../support/gateway.ts";
 

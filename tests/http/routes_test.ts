@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/config_types.ts";
+import { VERSION } from "../../lib/config/types.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 const CONFIG = testConfig(`

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { jwtVerify } from "jose";
-import { EXT_AUTHZ_METHODS } from "../../lib/ext_authz_routes.ts";
+import { EXT_AUTHZ_METHODS } from "../../lib/http/ext_authz_routes.ts";
 import { basicAuth, type TestGateway } from "../support/gateway.ts";
 import {
   CHALLENGE,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { rawStatusLine } from "../support/raw_http.ts";
 import { SignJWT } from "jose";
-import { loadConfig } from "../../lib/config.ts";
+import { loadConfig } from "../../lib/config/load.ts";
 import { basicAuth } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
 import { systemTest } from "../support/system.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
-import { loadJwtKeys } from "../../lib/jwt_keys.ts";
+import { parseConfig } from "../../lib/config/load.ts";
+import { ConfigError } from "../../lib/util/errors.ts";
+import { loadJwtKeys } from "../../lib/jwt/keys.ts";
 import { generateKey, jwtConfig } from "./keys.ts";
 
 const ED = generateKey("EdDSA");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { JWKS_CONTENT_TYPE, jwksBody, jwksRoute } from "../../lib/jwks.ts";
+import { JWKS_CONTENT_TYPE, jwksBody, jwksRoute } from "../../lib/http/jwks_routes.ts";
 import { startGateway } from "../support/gateway.ts";
 import { generateKey, issue, jwtConfig, type KeyKind, PLAIN_PROVIDER, SECRET } from "./keys.ts";
 

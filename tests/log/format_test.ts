@@ -5,7 +5,7 @@ import {
   formatConsoleValue,
   getConsoleFormatter,
   getJsonFormatter,
-} from "../../lib/log_format.ts";
+} from "../../lib/observability/log_format.ts";
 
 function record(level: LogRecord["level"], properties: Record<string, unknown>): LogRecord {
   return {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { configureSync, getConfig, getLogger, resetSync } from "@logtape/logtape";
-import { GatewayError } from "../../lib/errors.ts";
-import type { Config } from "../../lib/config_types.ts";
+import { GatewayError } from "../../lib/util/errors.ts";
+import type { Config } from "../../lib/config/types.ts";
 import {
   createLogger,
   LOG_CATEGORY,
   type Logger,
   type LoggerOptions,
   logtapeSink,
-} from "../../lib/log.ts";
+} from "../../lib/observability/log.ts";
 
 const T0 = Date.UTC(2026, 0, 15, 10, 30, 0, 123);
 
@@ -328,7 +328,7 @@ Deno.test("createLogger() attributes cannot overwrite event.name or code.target"
 });
 
 Deno.test("createLogger() writes to stdout by default, one line per event, nothing to stderr", async () => {
-  const logModule = new URL("../../lib/log.ts", import.meta.url).href;
+  const logModule = new URL("../../lib/observability/log.ts", import.meta.url).href;
   const script = `
     import { createLogger } from ${JSON.stringify(logModule)};
     const log = createLogger({ level: "info", format: "json", serviceName: "s", serviceVersion: "v" });

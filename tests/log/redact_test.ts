@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildAttributes, isSensitiveKey, REDACTED } from "../../lib/log_redact.ts";
+import { buildAttributes, isSensitiveKey, REDACTED } from "../../lib/observability/log_redact.ts";
 
 Deno.test("isSensitiveKey() matches secret names case-insensitively", () => {
   for (

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LogThrottle, THROTTLE_WINDOW_MS } from "../../lib/log_throttle.ts";
+import { LogThrottle, THROTTLE_WINDOW_MS } from "../../lib/observability/log_throttle.ts";
 
 Deno.test("LogThrottle.admit() emits first, suppresses within the window, reports the count after", () => {
   assert.equal(THROTTLE_WINDOW_MS, 30_000);

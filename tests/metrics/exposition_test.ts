@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { Registry } from "../../lib/metrics_registry.ts";
-import { CallbackFamily } from "../../lib/metrics_families.ts";
+import { Registry } from "../../lib/observability/metrics_registry.ts";
+import { CallbackFamily } from "../../lib/observability/metrics_families.ts";
 import {
   escapeHelp,
   escapeLabelValue,
   formatNumber,
   METRICS_CONTENT_TYPE,
-} from "../../lib/prom_text.ts";
+} from "../../lib/observability/prom_text.ts";
 import { assertValidExposition } from "./exposition.ts";
 
 Deno.test("formatNumber() prints the shortest form", () => {

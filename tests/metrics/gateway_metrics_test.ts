@@ -4,7 +4,7 @@ import {
   DURATION_BUCKETS,
   GatewayMetrics,
   type ProviderLabels,
-} from "../../lib/metrics.ts";
+} from "../../lib/observability/metrics.ts";
 import { assertValidExposition } from "./exposition.ts";
 
 const local: ProviderLabels = { name: "local", scheme: "Basic", realm: "default" };

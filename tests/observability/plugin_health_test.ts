@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { jwksHealth } from "../../lib/metrics_collected.ts";
-import { GatewayMetrics } from "../../lib/metrics.ts";
-import { PluginHealth, scrubCredential } from "../../lib/plugin_health.ts";
+import { jwksHealth } from "../../lib/observability/metrics_collected.ts";
+import { GatewayMetrics } from "../../lib/observability/metrics.ts";
+import { PluginHealth, scrubCredential } from "../../lib/plugins/health.ts";
 import { assertValidExposition } from "../metrics/exposition.ts";
 
 Deno.test("scrubCredential() cuts the Bearer credential and the Basic password out", () => {

@@ -1,7 +1,7 @@
 // /ready on both listeners, its checks and shutdown behaviour; /status on the
 // metrics listener only, with plugin state, last errors and caches.
 import assert from "node:assert/strict";
-import { Readiness } from "../../lib/readiness.ts";
+import { Readiness } from "../../lib/http/readiness.ts";
 import { startGateway, testConfig } from "../support/gateway.ts";
 import { authenticate, closedPort, FIXTURES, startUpstream } from "./helpers.ts";
 

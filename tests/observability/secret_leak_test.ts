@@ -8,7 +8,7 @@
 // leak_cases_*.ts modules next to this file). The coverage test at the end
 // fails when a file in providers/ or augmenters/, or the token store, has no entry.
 import assert from "node:assert/strict";
-import { hashPassword } from "../../providers/_password_hash.ts";
+import { hashPassword } from "../../providers/_shared/password_hash.ts";
 import { TOKEN_PROVIDER_NAME } from "../../lib/store/token_setup.ts";
 import { basicAuth, startGateway } from "../support/gateway.ts";
 import { systemTest } from "../support/system.ts";

@@ -6,9 +6,9 @@ import {
   JwksKeySet,
   type JwksSettings,
   sharedJwksKeySet,
-} from "../../providers/_jwks.ts";
+} from "../../providers/_shared/jwks.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { createUpstreamHttp } from "../../lib/upstream.ts";
+import { createUpstreamHttp } from "../../lib/plugins/upstream.ts";
 import { captureLogger } from "../support/plugin_context.ts";
 import {
   type JwksMode,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import plain from "../../providers/plain.ts";
-import { hashPassword } from "../../providers/_password_hash.ts";
+import { hashPassword } from "../../providers/_shared/password_hash.ts";
 import { OptionsError } from "../../lib/plugin.ts";
 import { basic, callContext, pluginContext } from "../support/plugin_context.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import ecmwfApi from "../../providers/ecmwf_api.ts";
-import { createVerdictCache } from "../../providers/_verdict_cache.ts";
+import { createVerdictCache } from "../../providers/_shared/verdict_cache.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
 import { callContext, pluginContext } from "../support/plugin_context.ts";
 import { json, type RecordedRequest, startIdentityUpstream } from "../support/identity_upstream.ts";

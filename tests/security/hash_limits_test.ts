@@ -10,15 +10,15 @@ import {
   HASH_QUEUE,
   HashLimiter,
   verifiedCredentials,
-} from "../../providers/_hash_guard.ts";
+} from "../../providers/_shared/hash_guard.ts";
 import {
   hashMatches,
   hashPassword,
   MAX_ITERATIONS,
   parsePasswordHash,
-} from "../../providers/_password_hash.ts";
+} from "../../providers/_shared/password_hash.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { ConfigError } from "../../lib/util/errors.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 Deno.test("HashLimiter.run() never exceeds its limit and fails fast once the queue is full", async () => {

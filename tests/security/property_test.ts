@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseAuthorization } from "../../lib/credentials.ts";
+import { parseAuthorization } from "../../lib/auth/credentials.ts";
 import { decodeBasicCredential } from "../../lib/plugin.ts";
 import { basicAuth, startGateway } from "../support/gateway.ts";
 import { bearerConfig } from "../support/bearer.ts";

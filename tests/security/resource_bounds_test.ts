@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { rawStatusLine } from "../support/raw_http.ts";
-import { MAX_THROTTLE_KEYS } from "../../lib/throttle.ts";
+import { MAX_THROTTLE_KEYS } from "../../lib/auth/throttle.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 Deno.test("a gateway keeps every cache and throttle table bounded under 20 000 unique garbage credentials (RL15)", async () => {

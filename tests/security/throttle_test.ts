@@ -4,16 +4,16 @@
  * memory under a flood of unique usernames and addresses.
  */
 import assert from "node:assert/strict";
-import { cidrContains, formatIp, parseCidr, parseIp } from "../../lib/cidr.ts";
-import { BRUTE_FORCE_DEFAULTS } from "../../lib/config_brute_force.ts";
-import type { BruteForceConfig } from "../../lib/config_types.ts";
-import { GatewayMetrics } from "../../lib/metrics.ts";
+import { cidrContains, formatIp, parseCidr, parseIp } from "../../lib/util/cidr.ts";
+import { BRUTE_FORCE_DEFAULTS } from "../../lib/config/brute_force.ts";
+import type { BruteForceConfig } from "../../lib/config/types.ts";
+import { GatewayMetrics } from "../../lib/observability/metrics.ts";
 import {
   AuthThrottle,
   FailureTable,
   MAX_THROTTLE_KEYS,
   resolveClientAddress,
-} from "../../lib/throttle.ts";
+} from "../../lib/auth/throttle.ts";
 import { basicAuth } from "../support/gateway.ts";
 
 function throttle(overrides: Partial<BruteForceConfig> = {}, maxKeys?: number) {

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import plain from "../../providers/plain.ts";
-import { hashPassword } from "../../providers/_password_hash.ts";
+import { hashPassword } from "../../providers/_shared/password_hash.ts";
 import type { Provider } from "../../lib/plugin.ts";
 import { basic, callContext, pluginContext } from "../support/plugin_context.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { ConfigError } from "../../lib/util/errors.ts";
 import { checkPlugins } from "../../lib/gateway.ts";
 import { OptionsError, type PluginOptions } from "../../lib/plugin.ts";
-import { isInsecureTransport, isLoopbackHost } from "../../providers/_transport.ts";
+import { isInsecureTransport, isLoopbackHost } from "../../providers/_shared/transport.ts";
 import jwt from "../../providers/jwt.ts";
 import openidOffline from "../../providers/openid_offline.ts";
 import tokenGenerator from "../../providers/ecmwf_token_generator.ts";

@@ -22,7 +22,7 @@
 import assert from "node:assert/strict";
 import type { JWK } from "jose";
 import jwt from "../../providers/jwt.ts";
-import { SUPPORTED_ALGORITHMS } from "../../providers/_access_token_options.ts";
+import { SUPPORTED_ALGORITHMS } from "../../providers/_shared/access_token_options.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
 import { callContext, captureLogger, pluginContext } from "../support/plugin_context.ts";
 import { startJwksServer } from "../support/jwks_server.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
-import { GatewayError } from "../../lib/errors.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { GatewayError } from "../../lib/util/errors.ts";
 import { createGateway } from "../../lib/gateway.ts";
 import { openKvStore } from "../../lib/store/kv_store.ts";
 import { StoreUnavailableError } from "../../lib/store/token_store.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/config.ts";
+import { loadConfig } from "../../lib/config/load.ts";
 import { createGateway, type Gateway } from "../../lib/gateway.ts";
 import { type RunningGateway, serveGateway } from "../../lib/server.ts";
 

@@ -13,7 +13,7 @@ import {
   type PluginLogger,
   type PluginOptions,
 } from "../../lib/plugin.ts";
-import { createPluginServices } from "../../lib/plugin_services.ts";
+import { createPluginServices } from "../../lib/plugins/services.ts";
 
 /** One captured log call. */
 export interface CapturedLog {

@@ -1,0 +1,208 @@
+/**
+ * The authentication pipeline (spec section 4 and 6.1): parse the credentials,
+ * race the eligible providers under a timeout, then run the realm's
+ * augmenters, each under a timeout too.
+ *
+ * Folder `lib/auth/`: the pipeline, provider race, augmentation, decision cache,
+ * brute-force throttle, credential parsing, challenges and user normalisation. Imports every
+ * folder above it (`util`, `config`, `observability`, `plugins`, `jwt`), never `store` or `http`.
+ *
+ * @module
+ */
+
+import { Augmentation, type AugmenterSlot } from "./augmentation.ts";
+import { type HeaderFailure, parseAuthorization } from "./credentials.ts";
+import type { Logger } from "../observability/log.ts";
+import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { ResolvedUser } from "../plugin.ts";
+import type { PluginHealth } from "../plugins/health.ts";
+import { type ProviderSlot, raceProviders } from "./provider_race.ts";
+import type { AuthThrottle } from "./throttle.ts";
+import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
+
+export type { AugmenterSlot, ProviderSlot };
+
+/** Why authentication failed. */
+export type AuthFailure = HeaderFailure | "all_failed" | "upstream_unavailable" | "throttled";
+
+/** What the pipeline decided. */
+export type AuthOutcome =
+  | {
+    readonly ok: true;
+    readonly user: ResolvedUser;
+    readonly provider: string;
+    /** An augmenter with `on_error: skip` failed: the user lacks its data (never cached). */
+    readonly degraded?: true;
+  }
+  | { readonly ok: false; readonly reason: AuthFailure; readonly retryAfterS?: number };
+
+/** Settings of the pipeline. */
+export interface PipelineOptions {
+  /** Providers in config order (the token store last). */
+  readonly providers: readonly ProviderSlot[];
+  /** Augmenters in config order. */
+  readonly augmenters: readonly AugmenterSlot[];
+  /** Per-provider timeout. */
+  readonly timeoutMs: number;
+  /** Per-augmenter timeout. */
+  readonly augmenterTimeoutMs: number;
+  /** Metrics sink. */
+  readonly metrics: GatewayMetrics;
+  /** The `auth` logger. */
+  readonly log: Logger;
+  /** Remembers plugin failures for `/status` and counts upstream failures. */
+  readonly health?: PluginHealth;
+  /** Brute-force limits (docs/security.md); none when absent. */
+  readonly throttle?: AuthThrottle;
+}
+
+/** Runs providers and augmenters for one request at a time (it holds no per-request state). */
+export class AuthPipeline {
+  readonly #options: PipelineOptions;
+  readonly #augmentation: Augmentation;
+  /** Providers per scheme, in config order: built once, not per request. */
+  readonly #byScheme = new Map<string, ProviderSlot[]>();
+
+  /** Creates the pipeline. */
+  constructor(options: PipelineOptions) {
+    this.#options = options;
+    for (const slot of options.providers) {
+      const slots = this.#byScheme.get(slot.scheme);
+      if (slots === undefined) this.#byScheme.set(slot.scheme, [slot]);
+      else slots.push(slot);
+    }
+    this.#augmentation = new Augmentation({
+      augmenters: options.augmenters,
+      timeoutMs: options.augmenterTimeoutMs,
+      metrics: options.metrics,
+      health: options.health,
+    });
+  }
+
+  /**
+   * Authenticates one request from its `Authorization` and `X-Auth-Realm`
+   * values (both already read with `readAsciiHeader`), inside an
+   * `authenticate` span. `clientIp` (the resolved client address) is logged
+   * and keys the brute-force limits.
+   */
+  authenticate(
+    authorization: string | undefined,
+    realmHeader: string | undefined,
+    clientIp?: string,
+  ): Promise<AuthOutcome> {
+    const { log } = this.#options;
+    if (log.enabled("debug")) {
+      log.debug("auth.request.started", "authentication started", {
+        client_ip: clientIp ?? "unknown",
+        realm_filter: realmHeader ?? "none",
+      });
+    }
+    const { throttle } = this.#options;
+    const gate = throttle?.check(clientIp, authorization);
+    if (gate?.blocked) {
+      log.throttled("warn", `throttled.${gate.reason}`, "auth.request.throttled", "throttled", {
+        reason: gate.reason,
+        retry_after_s: gate.retryAfterS,
+        client_ip: clientIp ?? "unknown",
+      });
+      return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
+    }
+    const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
+    return span.run(() => this.#authenticate(authorization, realmHeader)).then((outcome) => {
+      if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
+      else span.set({ [A.outcome]: outcome.reason });
+      span.end();
+      if (outcome.ok) throttle?.succeeded(gate?.keys);
+      else if (outcome.reason === "all_failed" || outcome.reason === "invalid_header") {
+        throttle?.failed(gate?.keys); // never for outages (upstream_unavailable) or no header
+      }
+      return outcome;
+    });
+  }
+
+  async #authenticate(
+    authorization: string | undefined,
+    realmHeader: string | undefined,
+  ): Promise<AuthOutcome> {
+    const started = performance.now();
+    const { log, metrics } = this.#options;
+    const parsed = parseAuthorization(authorization);
+    if (!parsed.ok) {
+      if (parsed.reason === "no_auth_header") {
+        log.throttled("debug", "header.missing", "auth.header.missing", "no Authorization header");
+      } else {
+        log.throttled(
+          "warn",
+          `header.invalid.${parsed.detail}`,
+          "auth.header.invalid",
+          "invalid Authorization header",
+          { reason: parsed.detail, max_credentials: 3 },
+        );
+      }
+      return this.#fail(parsed.reason, started);
+    }
+    if (parsed.duplicatesSkipped > 0 && log.enabled("debug")) {
+      log.debug("auth.header.duplicate_part_discarded", "duplicate credential part skipped", {
+        count: parsed.duplicatesSkipped,
+      });
+    }
+    let unavailable = false;
+    for (const [scheme, credential] of parsed.credentials) {
+      const eligible = this.#eligible(scheme, realmHeader);
+      if (eligible.length === 0) {
+        if (log.enabled("debug")) {
+          log.debug("auth.provider.not_found", "no provider for this scheme and realm", {
+            scheme,
+            realm_filter: realmHeader ?? "none",
+          });
+        }
+        continue;
+      }
+      const result = await raceProviders(eligible, credential, realmHeader, this.#options);
+      if (result.user) {
+        const augmentation = await this.#augmentation.augment(result.user);
+        if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
+        const augmented = augmentation.user;
+        const seconds = (performance.now() - started) / 1000;
+        metrics.recordAuth("success", augmented.realm, seconds);
+        if (log.enabled("info")) {
+          log.info("auth.request.authenticated", "request authenticated", {
+            username: augmented.username,
+            realm: augmented.realm,
+            provider: result.provider,
+            roles_count: augmented.roles.length,
+            roles: augmented.roles.join(","),
+            attributes_count: Object.keys(augmented.attributes).length,
+            scopes_services_count: Object.keys(augmented.scopes).length,
+          });
+        }
+        return augmentation.degraded
+          ? { ok: true, user: augmented, provider: result.provider, degraded: true }
+          : { ok: true, user: augmented, provider: result.provider };
+      }
+      unavailable ||= result.unavailable;
+      log.throttled(
+        "warn",
+        `provider.all_failed.${scheme}`,
+        "auth.provider.all_failed",
+        "every eligible provider failed",
+        { scheme, last_error: result.lastError ?? "rejected" },
+      );
+    }
+    return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);
+  }
+
+  #fail(reason: Exclude<AuthFailure, "throttled">, started: number): AuthOutcome {
+    this.#options.metrics.recordAuth(reason, "unknown", (performance.now() - started) / 1000);
+    return { ok: false, reason };
+  }
+
+  #eligible(scheme: string, realmHeader: string | undefined): readonly ProviderSlot[] {
+    const slots = this.#byScheme.get(scheme) ?? [];
+    if (realmHeader === undefined) return slots;
+    const wanted = realmHeader.toLowerCase();
+    return slots.filter((slot) =>
+      slot.anyRealm === true || slot.filterRealm?.toLowerCase() === wanted
+    );
+  }
+}

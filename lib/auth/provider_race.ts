@@ -1,0 +1,169 @@
+/**
+ * The provider race (spec 4.3): every eligible provider runs concurrently
+ * under a timeout; the first user wins and the others are aborted. Each
+ * attempt is traced, counted and, when it fails, remembered for `/status`.
+ *
+ * @module
+ */
+
+import { describeError } from "../util/errors.ts";
+import type { Logger } from "../observability/log.ts";
+import type { GatewayMetrics, ProviderLabels } from "../observability/metrics.ts";
+import {
+  type Provider,
+  type ResolvedUser,
+  type Scheme,
+  UpstreamUnavailableError,
+} from "../plugin.ts";
+import { runBounded } from "../util/bounded_call.ts";
+import { type PluginHealth, scrubCredential } from "../plugins/health.ts";
+import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
+import { resolveUser } from "./user.ts";
+
+/** A live provider with everything the host knows about its entry. */
+export interface ProviderSlot {
+  /** The entry's name. */
+  readonly name: string;
+  /** The scheme it handles. */
+  readonly scheme: Scheme;
+  /** Config type (or module label), for traces and `/status`. */
+  readonly type?: string;
+  /** The entry's realm: the default realm of the users it returns. */
+  readonly realm: string;
+  /** The realm for `X-Auth-Realm` filtering and challenges; `undefined` for none (token store). */
+  readonly filterRealm: string | undefined;
+  /** Eligible whatever `X-Auth-Realm` says (the token store checks the owner's realm itself). */
+  readonly anyRealm?: boolean;
+  /** The plugin instance. */
+  readonly provider: Provider;
+  /** Metric labels. */
+  readonly labels: ProviderLabels;
+  /** The plugin's logger. */
+  readonly log: Logger;
+}
+
+/** How a race ended: the winner, or why nobody won. */
+export type RaceResult =
+  | { readonly user: ResolvedUser; readonly provider: string }
+  | { readonly user?: undefined; readonly unavailable: boolean; readonly lastError?: string };
+
+/** What a race needs besides its providers. */
+export interface RaceSettings {
+  /** Per-provider timeout. */
+  readonly timeoutMs: number;
+  /** Metrics sink. */
+  readonly metrics: GatewayMetrics;
+  /** Remembers plugin failures for `/status`. */
+  readonly health?: PluginHealth;
+}
+
+// Built once: a DOMException per aborted race costs a stack capture.
+const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");
+
+/** Runs the providers concurrently; the first user wins and the others are aborted. */
+export function raceProviders(
+  slots: readonly ProviderSlot[],
+  credential: string,
+  realmHint: string | undefined,
+  { timeoutMs, metrics, health }: RaceSettings,
+): Promise<RaceResult> {
+  // With one provider there is no race to cancel: no controller, no abort event.
+  const winner = slots.length > 1 ? new AbortController() : undefined;
+  let pending = slots.length;
+  let unavailable = false;
+  let lastError: string | undefined;
+  return new Promise<RaceResult>((resolve) => {
+    for (const slot of slots) {
+      const started = performance.now();
+      const span = startSpan(`provider ${slot.name}`, {
+        [A.providerName]: slot.name,
+        [A.providerType]: slot.type ?? "unknown",
+        [A.providerScheme]: slot.scheme,
+        [A.providerRealm]: slot.filterRealm ?? "unknown",
+      });
+      runBounded(
+        timeoutMs,
+        winner?.signal,
+        (signal) =>
+          span.run(() =>
+            slot.provider.authenticate(credential, { signal, log: slot.log, realmHint })
+          ),
+      ).then((outcome) => {
+        if (winner?.signal.aborted) { // lost the race: no metrics, as the original
+          span.set({ [A.outcome]: "cancelled" });
+          span.end();
+          return;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        if (outcome.kind === "value" && outcome.value !== undefined) {
+          try {
+            const user = resolveUser(outcome.value, slot.realm);
+            metrics.recordProviderAttempt(slot.labels, "success", seconds);
+            span.set({ [A.outcome]: "success" });
+            span.end();
+            if (slot.log.enabled("debug")) {
+              slot.log.debug("auth.provider.success", "provider accepted the credential", {
+                provider: slot.name,
+              });
+            }
+            winner?.abort(LOST_RACE);
+            resolve({ user, provider: slot.name });
+            return;
+          } catch (error) {
+            lastError = scrubCredential(describeError(error), slot.scheme, credential);
+            slot.log.error("auth.provider.invalid_user", lastError, { provider: slot.name });
+            metrics.recordProviderAttempt(slot.labels, "error", seconds);
+            health?.providerFailed(slot.name, "error", lastError);
+            span.set({ [A.outcome]: "error" });
+            span.fail("invalid user");
+          }
+        } else if (outcome.kind === "timeout") {
+          unavailable = true;
+          lastError = `timed out after ${timeoutMs} ms`;
+          metrics.recordProviderAttempt(slot.labels, "timeout");
+          health?.providerFailed(slot.name, "timeout", lastError, "timeout");
+          span.set({ [A.outcome]: "timeout", [A.upstreamKind]: "timeout" });
+          span.fail("timeout");
+          if (slot.log.enabled("debug")) {
+            slot.log.debug("auth.provider.timeout", "provider timed out", {
+              provider: slot.name,
+              timeout_ms: timeoutMs,
+            });
+          }
+        } else {
+          metrics.recordProviderAttempt(slot.labels, "error", seconds);
+          if (outcome.kind === "error") {
+            const upstream = outcome.error instanceof UpstreamUnavailableError
+              ? outcome.error
+              : undefined;
+            unavailable ||= upstream !== undefined;
+            lastError = scrubCredential(describeError(outcome.error), slot.scheme, credential);
+            health?.providerFailed(
+              slot.name,
+              upstream ? "upstream_unavailable" : "error",
+              lastError,
+              upstream?.kind,
+            );
+            span.set(
+              upstream
+                ? { [A.outcome]: "upstream_unavailable", [A.upstreamKind]: upstream.kind }
+                : { [A.outcome]: "error" },
+            );
+            span.fail(upstream ? "upstream unavailable" : "provider error");
+            if (slot.log.enabled("debug")) {
+              slot.log.debug("auth.provider.failed", "provider failed", {
+                provider: slot.name,
+                error: lastError,
+              });
+            }
+          } else {
+            lastError = "rejected";
+            span.set({ [A.outcome]: "rejected" });
+          }
+        }
+        span.end();
+        if (--pending === 0) resolve({ unavailable, lastError });
+      });
+    }
+  });
+}

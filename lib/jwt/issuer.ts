@@ -1,0 +1,99 @@
+/**
+ * Issues the short-lived JWT the gateway hands to backends (spec 7): HS256
+ * over `jwt.secret` by default, or ES256/EdDSA/RS256 with the active
+ * `jwt.keys[]` entry; claims in the original's order, `exp` capped by an
+ * `exp` attribute, then the optional `aud`, `nbf` and `jti`. Every token
+ * carries a `kid`. The key is imported once (lib/jwt/keys.ts), never per request.
+ *
+ * Folder `lib/jwt/`: signing keys and issuing the downstream JWT. Imports `lib/util/`,
+ * `lib/config/`, `lib/observability/`.
+ *
+ * @module
+ */
+
+import { SignJWT } from "jose";
+import type { Config, JwtAlgorithm } from "../config/types.ts";
+import type { SigningKey } from "./keys.ts";
+import type { Logger } from "../observability/log.ts";
+import type { ResolvedUser } from "../plugin.ts";
+
+/** Signs tokens for users. */
+export interface TokenIssuer {
+  /** The JWS algorithm. */
+  readonly alg: JwtAlgorithm;
+  /** The `kid` header of every token. */
+  readonly kid: string;
+  /** Returns a compact JWT for `user`, valid from `now` (epoch seconds). */
+  issue(user: ResolvedUser, now?: number): Promise<string>;
+}
+
+/** Secrets shorter than this get a startup warning. */
+export const MIN_SECRET_BYTES = 32;
+/** Lifetimes (`jwt.exp`, seconds) above this get a startup warning. */
+export const MAX_QUIET_LIFETIME = 3600;
+
+const INTEGER = /^[+-]?\d+$/;
+
+/**
+ * `now + jwt.exp`, lowered to the user's `exp` attribute when that is a
+ * base-10 integer (non-integers are ignored, as in the original).
+ */
+function expiryFor(user: ResolvedUser, now: number, lifetime: number): number {
+  const exp = now + lifetime;
+  const cap = user.attributes.exp;
+  if (cap === undefined || !INTEGER.test(cap)) return exp;
+  const value = Number(cap);
+  return Number.isSafeInteger(value) ? Math.min(exp, value) : exp;
+}
+
+/** The claims of spec 7.2, in order, then `aud`, `nbf` and `jti` when configured. */
+export function claimsFor(
+  user: ResolvedUser,
+  jwt: Config["jwt"],
+  now: number,
+): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    sub: `${user.realm}-${user.username}`,
+    iss: jwt.iss,
+    exp: expiryFor(user, now, jwt.exp),
+    iat: now,
+    roles: user.roles,
+    username: user.username,
+    scopes: user.scopes,
+    realm: user.realm,
+    attributes: user.attributes,
+  };
+  if (jwt.aud !== undefined) claims.aud = jwt.aud;
+  if (jwt.includeNbf) claims.nbf = now;
+  if (jwt.includeJti) claims.jti = crypto.randomUUID();
+  return claims;
+}
+
+/** Creates the issuer around an imported signing key. */
+export function createTokenIssuer(jwt: Config["jwt"], signer: SigningKey): TokenIssuer {
+  const header = { typ: "JWT", alg: signer.alg, kid: signer.kid };
+  return {
+    alg: signer.alg,
+    kid: signer.kid,
+    issue(user, now = Math.floor(Date.now() / 1000)) {
+      return new SignJWT(claimsFor(user, jwt, now)).setProtectedHeader(header).sign(signer.key);
+    },
+  };
+}
+
+/** Logs the startup warnings about `jwt`: a weak HS256 secret, a long lifetime. */
+export function warnAboutJwt(jwt: Config["jwt"], log: Logger): void {
+  const secretBytes = new TextEncoder().encode(jwt.secret ?? "").length;
+  if (jwt.algorithm === "HS256" && secretBytes < MIN_SECRET_BYTES) {
+    log.warn("startup.jwt.weak_secret", "jwt.secret is shorter than 32 bytes; use a longer one", {
+      min_bytes: MIN_SECRET_BYTES,
+    });
+  }
+  if (jwt.exp > MAX_QUIET_LIFETIME) {
+    log.warn(
+      "startup.jwt.long_lifetime",
+      "jwt.exp is longer than one hour; downstream tokens should be short-lived",
+      { exp: jwt.exp, max_recommended: MAX_QUIET_LIFETIME },
+    );
+  }
+}

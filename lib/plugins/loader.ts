@@ -1,0 +1,249 @@
+/**
+ * Loads every provider and augmenter the same way: resolve `type:` to a
+ * built-in module or `module:` against the config file, `import()` it, check
+ * its default export at run time, check its options, then `create()` it.
+ *
+ * Folder `lib/plugins/`: plugin loading, the services the host hands plugins (caches,
+ * upstream HTTP) and plugin health. Imports `lib/util/`, `lib/config/`, `lib/observability/`.
+ *
+ * @module
+ */
+
+import type { Config, PluginEntry } from "../config/types.ts";
+import { ConfigError, errorMessage, type GatewayErrorCode } from "../util/errors.ts";
+import type { Logger } from "../observability/log.ts";
+import {
+  type Augmenter,
+  type AugmenterModule,
+  OptionsError,
+  type PluginContext,
+  type Provider,
+  type ProviderModule,
+} from "../plugin.ts";
+
+/** Built-in provider types; `type: x-y` lives in `providers/x_y.ts`. */
+export const BUILTIN_PROVIDERS: readonly string[] = [
+  "plain",
+  "jwt",
+  "openid-offline",
+  "ecmwf-api",
+  "efas-api",
+  "ecmwf-token-generator",
+];
+
+/** Built-in augmenter types; `type: x` lives in `augmenters/x.ts`. */
+export const BUILTIN_AUGMENTERS: readonly string[] = [
+  "plain",
+  "plain_advanced",
+  "ldap",
+];
+
+/** A plugin module checked against the contract, with its parsed options. */
+export interface CheckedPlugin<M> {
+  /** The entry it came from. */
+  readonly entry: PluginEntry;
+  /** The module's default export. */
+  readonly module: M;
+  /** Options after `parseOptions` (or as written when the module has none). */
+  readonly options: unknown;
+  /** `type`, or the `module` specifier. */
+  readonly typeLabel: string;
+}
+
+/** Where an entry's module lives. */
+function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
+  if (entry.type !== undefined) {
+    const builtins = entry.kind === "provider" ? BUILTIN_PROVIDERS : BUILTIN_AUGMENTERS;
+    if (!builtins.includes(entry.type)) {
+      throw entryError(
+        config,
+        entry,
+        "ERR_PLUGIN_LOAD",
+        ["type"],
+        `unknown ${entry.kind} type "${entry.type}"; valid types: ${builtins.join(", ")} ` +
+          `(or use "module:" for a third-party plugin)`,
+      );
+    }
+    const folder = entry.kind === "provider" ? "providers" : "augmenters";
+    return new URL(
+      `../../${folder}/${entry.type.replaceAll("-", "_")}.ts`,
+      import.meta.url,
+    );
+  }
+  const specifier = entry.module ?? "";
+  let url: URL;
+  try {
+    url = new URL(specifier, config.fileUrl);
+  } catch {
+    throw entryError(
+      config,
+      entry,
+      "ERR_PLUGIN_LOAD",
+      ["module"],
+      `invalid module path "${specifier}"`,
+    );
+  }
+  if (!["file:", "https:", "http:"].includes(url.protocol)) {
+    throw entryError(
+      config,
+      entry,
+      "ERR_PLUGIN_LOAD",
+      ["module"],
+      `unsupported module URL scheme "${url.protocol}" (use a path, file: or https:)`,
+    );
+  }
+  return url;
+}
+
+/** Imports an entry's module and checks its default export and options. */
+export async function checkPlugin(
+  entry: PluginEntry,
+  config: Config,
+): Promise<CheckedPlugin<ProviderModule | AugmenterModule>> {
+  const url = resolvePluginUrl(entry, config);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await import(url.href);
+  } catch (error) {
+    throw entryError(
+      config,
+      entry,
+      "ERR_PLUGIN_LOAD",
+      [entry.type !== undefined ? "type" : "module"],
+      `cannot import ${url.href}: ${errorMessage(error)}`,
+      error,
+    );
+  }
+  const module = namespace.default;
+  const problem = entry.kind === "provider" ? providerShape(module) : augmenterShape(module);
+  if (problem !== undefined) {
+    throw entryError(
+      config,
+      entry,
+      "ERR_PLUGIN_LOAD",
+      [],
+      `${url.href}: ${problem}`,
+    );
+  }
+  const checked = module as ProviderModule | AugmenterModule;
+  let options: unknown = entry.options;
+  if (checked.parseOptions !== undefined) {
+    try {
+      options = checked.parseOptions(entry.options);
+    } catch (error) {
+      throw optionsError(config, entry, error) ??
+        entryError(config, entry, "ERR_PLUGIN_OPTIONS", [], errorMessage(error), error);
+    }
+  }
+  return {
+    entry,
+    module: checked,
+    options,
+    typeLabel: entry.type ?? entry.module ?? "",
+  };
+}
+
+/** What the host offers every plugin besides its options. */
+export type PluginServices = Pick<PluginContext, "http" | "createCache" | "credentialKey">;
+
+/** Calls `create` on a checked plugin with its context. */
+export async function createPlugin(
+  plugin: CheckedPlugin<ProviderModule | AugmenterModule>,
+  config: Config,
+  log: Logger,
+  services: PluginServices,
+): Promise<Provider | Augmenter> {
+  const context: PluginContext = {
+    name: plugin.entry.name,
+    realm: plugin.entry.realm,
+    type: plugin.typeLabel,
+    configUrl: config.fileUrl,
+    log,
+    http: services.http,
+    createCache: services.createCache,
+    credentialKey: services.credentialKey,
+  };
+  let instance: unknown;
+  try {
+    instance = await plugin.module.create(plugin.options as never, context);
+  } catch (error) {
+    throw optionsError(config, plugin.entry, error) ?? entryError(
+      config,
+      plugin.entry,
+      "ERR_PLUGIN_CREATE",
+      [],
+      `create() failed: ${errorMessage(error)}`,
+      error,
+    );
+  }
+  const method = plugin.entry.kind === "provider" ? "authenticate" : "augment";
+  if (
+    typeof (instance as Record<string, unknown> | null)?.[method] !== "function"
+  ) {
+    throw entryError(
+      config,
+      plugin.entry,
+      "ERR_PLUGIN_LOAD",
+      [],
+      `create() must return an object with an ${method}() method`,
+    );
+  }
+  return instance as Provider | Augmenter;
+}
+
+function providerShape(module: unknown): string | undefined {
+  if (typeof module !== "object" || module === null) {
+    return "the default export must be a provider object { scheme, create }";
+  }
+  const m = module as Record<string, unknown>;
+  if (m.scheme !== "Basic" && m.scheme !== "Bearer") {
+    return `the default export's scheme must be "Basic" or "Bearer"`;
+  }
+  return commonShape(m);
+}
+
+function augmenterShape(module: unknown): string | undefined {
+  if (typeof module !== "object" || module === null) {
+    return "the default export must be an augmenter object { create }";
+  }
+  const m = module as Record<string, unknown>;
+  if (m.serial !== undefined && typeof m.serial !== "boolean") {
+    return "the default export's serial must be a boolean";
+  }
+  return commonShape(m);
+}
+
+function commonShape(m: Record<string, unknown>): string | undefined {
+  if (typeof m.create !== "function") {
+    return "the default export must have a create() function";
+  }
+  if (m.parseOptions !== undefined && typeof m.parseOptions !== "function") {
+    return "the default export's parseOptions must be a function";
+  }
+  return undefined;
+}
+
+/** An `OptionsError` from a plugin as the config error at its key; `undefined` for anything else. */
+function optionsError(config: Config, entry: PluginEntry, error: unknown): ConfigError | undefined {
+  return error instanceof OptionsError
+    ? entryError(config, entry, "ERR_PLUGIN_OPTIONS", error.path, error.message, error)
+    : undefined;
+}
+
+function entryError(
+  config: Config,
+  entry: PluginEntry,
+  code: GatewayErrorCode,
+  subPath: readonly (string | number)[],
+  detail: string,
+  cause?: unknown,
+): ConfigError {
+  const path = [...entry.path, ...subPath];
+  return new ConfigError(
+    code,
+    config.locate(path),
+    path,
+    `${entry.kind} "${entry.name}": ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
+}

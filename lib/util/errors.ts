@@ -1,0 +1,90 @@
+/**
+ * Typed errors with stable codes. Client responses never carry their messages;
+ * operators see them in logs and on stderr.
+ *
+ * Folder `lib/util/`: small general pieces with no knowledge of the gateway (typed
+ * errors, LRU map, bounded cache, CIDR, HMAC-SHA256, credential keys, bounded calls). Imports
+ * nothing else from `lib/`.
+ *
+ * @module
+ */
+
+/** Where a value came from, for error messages. */
+export interface SourcePosition {
+  /** The config file path as given. */
+  readonly file: string;
+  /** 1-based line, when the value came from the file. */
+  readonly line?: number;
+  /** 1-based column, when the value came from the file. */
+  readonly col?: number;
+  /** The `AOT_*` variable that set the value, when it came from the environment. */
+  readonly env?: string;
+}
+
+/** Every stable error code the host raises. */
+export type GatewayErrorCode =
+  | "ERR_CONFIG_SYNTAX"
+  | "ERR_CONFIG_INVALID"
+  | "ERR_CONFIG_READ"
+  | "ERR_PLUGIN_LOAD"
+  | "ERR_PLUGIN_OPTIONS"
+  | "ERR_PLUGIN_CREATE"
+  | "ERR_STARTUP";
+
+/** Base class: a message for operators plus a stable `code`. */
+export class GatewayError extends Error {
+  /** Stable code. */
+  readonly code: GatewayErrorCode;
+  /** Creates the error. */
+  constructor(code: GatewayErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The message of a thrown value (`String(value)` when it is not an `Error`). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `Name: message` of a thrown value, for logs and `/status` (`String(value)` for a non-`Error`). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Formats a key path as `providers[1].users[0].password`. */
+export function formatKeyPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const part of path) {
+    out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
+  }
+  return out || "(root)";
+}
+
+/**
+ * A configuration problem: names the file, line and column (when known) and
+ * the key path. The message reads `config.yaml:12:9 providers[1].users[0].password: expected a string`.
+ */
+export class ConfigError extends GatewayError {
+  /** Where the bad value is. */
+  readonly position: SourcePosition;
+  /** The key path, e.g. `["providers", 1, "users", 0]`. */
+  readonly keyPath: readonly (string | number)[];
+  /** Creates the error; `detail` says what is wrong. */
+  constructor(
+    code: GatewayErrorCode,
+    position: SourcePosition,
+    keyPath: readonly (string | number)[],
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    const where = position.line === undefined
+      ? position.file
+      : `${position.file}:${position.line}:${position.col ?? 1}`;
+    const key = keyPath.length > 0 ? ` ${formatKeyPath(keyPath)}:` : "";
+    super(code, `${where}${key} ${detail}`, options);
+    this.position = position;
+    this.keyPath = keyPath;
+  }
+}
