@@ -51,8 +51,8 @@ export interface CheckedPlugin<M> {
   readonly typeLabel: string;
 }
 
-/** Where an entry's module lives. */
-function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
+/** Where an entry's module lives: the built-in file for `type:`, else `module:` against the config. */
+export function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
   if (entry.type !== undefined) {
     const builtins = entry.kind === "provider" ? BUILTIN_PROVIDERS : BUILTIN_AUGMENTERS;
     if (!builtins.includes(entry.type)) {
