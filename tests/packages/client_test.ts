@@ -242,3 +242,27 @@ Deno.test("requestAuthenticator: verifies a forwarded JWT or asks the gateway th
   );
   assert.deepEqual(viaGateway, viaJwt);
 });
+
+Deno.test("examples/backends/hono_client.ts: the Hono example admits the gateway's token and answers 401 otherwise", async () => {
+  const { createApp } = await import("../../examples/backends/hono_client.ts");
+  await using gw = await eddsaGateway();
+  const token = await tokenFrom(gw);
+  const app = createApp(gw.url, ISSUER);
+  const ok = await app.fetch(
+    new Request("http://backend/api/whoami", { headers: { authorization: `Bearer ${token}` } }),
+  );
+  assert.equal(ok.status, 200);
+  const user = await ok.json();
+  assert.equal(user.username, "adam");
+  assert.deepEqual(user.roles, ["user", "default"]);
+  const anonymous = await app.fetch(new Request("http://backend/api/whoami"));
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers.get("www-authenticate"), "Bearer");
+  assert.deepEqual(await anonymous.json(), { error: "unauthorized" });
+  const otherIssuer = createApp(gw.url, "someone-else");
+  const refused = await otherIssuer.fetch(
+    new Request("http://backend/api/whoami", { headers: { authorization: `Bearer ${token}` } }),
+  );
+  assert.equal(refused.status, 401);
+  await refused.body?.cancel();
+});
