@@ -54,3 +54,38 @@ Deno.test("packages: deno publish --dry-run passes with no warnings and doc lint
     assert.ok(doc.success, `${dir}: ${new TextDecoder().decode(doc.stderr)}`);
   }
 });
+
+Deno.test("packages: each imports only its own files, node: built-ins and its own deno.json imports", async () => {
+  // Static imports and re-exports at the start of a line (doc-comment examples are not code).
+  const IMPORT = /^(?:import|export)\b[^;]*?from\s*"([^"]+)"/gm;
+  for (const dir of await packageDirs()) {
+    const base = new URL(`${dir}/`, ROOT);
+    const manifest = JSON.parse(await Deno.readTextFile(new URL("deno.json", base)));
+    const allowed = Object.keys(manifest.imports ?? {});
+    let checked = 0;
+    for await (const file of walkTs(base)) {
+      const source = await Deno.readTextFile(file);
+      for (const [, specifier] of source.matchAll(IMPORT)) {
+        checked++;
+        if (specifier.startsWith(".")) {
+          const target = new URL(specifier, file);
+          assert.ok(target.href.startsWith(base.href), `${file.pathname} imports ${specifier}`);
+        } else {
+          assert.ok(
+            specifier.startsWith("node:") || allowed.includes(specifier),
+            `${file.pathname} imports ${specifier}, which ${dir}/deno.json does not map`,
+          );
+        }
+      }
+    }
+    assert.ok(checked > 0, `${dir}: no imports seen`);
+  }
+});
+
+async function* walkTs(dir: URL): AsyncGenerator<URL> {
+  for await (const entry of Deno.readDir(dir)) {
+    const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+    if (entry.isDirectory) yield* walkTs(url);
+    else if (entry.name.endsWith(".ts")) yield url;
+  }
+}
