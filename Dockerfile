@@ -12,6 +12,7 @@ WORKDIR /app
 # Sources only (see .dockerignore), owned by root: the runtime user cannot change them.
 COPY deno.json deno.lock main.ts ./
 COPY lib/ lib/
+COPY packages/ packages/
 COPY providers/ providers/
 COPY augmenters/ augmenters/
 COPY assets/ assets/

@@ -4,6 +4,8 @@
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
  * - `main.ts --check-config [path]`: validate a config file, its plugins and
  *   its JWT signing keys without serving (no network access), exit 0 or 1.
+ *   With `--typecheck-plugins` it also runs `deno check` on every `module:`
+ *   plugin (needs `--allow-run`; `deno task check-plugins`).
  * - `main.ts [--default-config path]`: load `AOT_CONFIG_PATH` (else the
  *   `--default-config` path, else `./config.yaml`) and serve until SIGTERM/SIGINT,
  *   then drain and exit 0. The `start` task passes `config.example.yaml`.
@@ -15,6 +17,7 @@ import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/lo
 import { GatewayError } from "./lib/util/errors.ts";
 import { checkPlugins, createGateway } from "./lib/gateway.ts";
 import { loadJwtKeys } from "./lib/jwt/keys.ts";
+import { typecheckPlugins } from "./lib/plugins/typecheck.ts";
 import { type RunningGateway, serveGateway } from "./lib/server.ts";
 
 const encoder = new TextEncoder();
@@ -40,8 +43,9 @@ async function main(args: string[]): Promise<void> {
   const env = Deno.env.toObject();
   const defaultIndex = args.indexOf("--default-config");
   const fallback = defaultIndex >= 0 ? args[defaultIndex + 1] : undefined;
-  const path = checkIndex >= 0 && args[checkIndex + 1] !== undefined
-    ? args[checkIndex + 1]!
+  const checkPath = checkIndex >= 0 ? args[checkIndex + 1] : undefined;
+  const path = checkPath !== undefined && !checkPath.startsWith("--")
+    ? checkPath
     : env.AOT_CONFIG_PATH || fallback === undefined
     ? configPathFromEnv(env)
     : fallback;
@@ -51,6 +55,16 @@ async function main(args: string[]): Promise<void> {
   if (checkIndex >= 0) {
     await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
     await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
+    if (args.includes("--typecheck-plugins")) {
+      const count = await typecheckPlugins(config).catch((e: unknown) =>
+        fail("Error loading configuration", e)
+      );
+      write(
+        Deno.stdout,
+        `${path}: configuration OK (${count} module plugin${count === 1 ? "" : "s"} type-checked)`,
+      );
+      return;
+    }
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }

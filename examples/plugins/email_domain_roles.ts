@@ -14,7 +14,7 @@
  * @module
  */
 
-import { defineAugmenter, OptionsError } from "../../lib/plugin.ts";
+import { defineAugmenter, OptionsError } from "@authotron/plugin";
 
 export default defineAugmenter<Map<string, string[]>>({
   parseOptions(options) {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { defineProvider, OptionsError, timingSafeEqual } from "../../lib/plugin.ts";
+import { defineProvider, OptionsError, timingSafeEqual } from "@authotron/plugin";
 
 interface KeyEntry {
   readonly sha256: string;

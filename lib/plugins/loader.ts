@@ -20,6 +20,7 @@ import {
   type Provider,
   type ProviderModule,
 } from "../plugin.ts";
+import { instanceProblem, moduleProblem } from "../../packages/plugin/_host/shape.ts";
 
 /** Built-in provider types; `type: x-y` lives in `providers/x_y.ts`. */
 export const BUILTIN_PROVIDERS: readonly string[] = [
@@ -50,8 +51,8 @@ export interface CheckedPlugin<M> {
   readonly typeLabel: string;
 }
 
-/** Where an entry's module lives. */
-function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
+/** Where an entry's module lives: the built-in file for `type:`, else `module:` against the config. */
+export function resolvePluginUrl(entry: PluginEntry, config: Config): URL {
   if (entry.type !== undefined) {
     const builtins = entry.kind === "provider" ? BUILTIN_PROVIDERS : BUILTIN_AUGMENTERS;
     if (!builtins.includes(entry.type)) {
@@ -115,7 +116,7 @@ export async function checkPlugin(
     );
   }
   const module = namespace.default;
-  const problem = entry.kind === "provider" ? providerShape(module) : augmenterShape(module);
+  const problem = moduleProblem(entry.kind, module);
   if (problem !== undefined) {
     throw entryError(
       config,
@@ -176,51 +177,11 @@ export async function createPlugin(
       error,
     );
   }
-  const method = plugin.entry.kind === "provider" ? "authenticate" : "augment";
-  if (
-    typeof (instance as Record<string, unknown> | null)?.[method] !== "function"
-  ) {
-    throw entryError(
-      config,
-      plugin.entry,
-      "ERR_PLUGIN_LOAD",
-      [],
-      `create() must return an object with an ${method}() method`,
-    );
+  const problem = instanceProblem(plugin.entry.kind, instance);
+  if (problem !== undefined) {
+    throw entryError(config, plugin.entry, "ERR_PLUGIN_LOAD", [], problem);
   }
   return instance as Provider | Augmenter;
-}
-
-function providerShape(module: unknown): string | undefined {
-  if (typeof module !== "object" || module === null) {
-    return "the default export must be a provider object { scheme, create }";
-  }
-  const m = module as Record<string, unknown>;
-  if (m.scheme !== "Basic" && m.scheme !== "Bearer") {
-    return `the default export's scheme must be "Basic" or "Bearer"`;
-  }
-  return commonShape(m);
-}
-
-function augmenterShape(module: unknown): string | undefined {
-  if (typeof module !== "object" || module === null) {
-    return "the default export must be an augmenter object { create }";
-  }
-  const m = module as Record<string, unknown>;
-  if (m.serial !== undefined && typeof m.serial !== "boolean") {
-    return "the default export's serial must be a boolean";
-  }
-  return commonShape(m);
-}
-
-function commonShape(m: Record<string, unknown>): string | undefined {
-  if (typeof m.create !== "function") {
-    return "the default export must have a create() function";
-  }
-  if (m.parseOptions !== undefined && typeof m.parseOptions !== "function") {
-    return "the default export's parseOptions must be a function";
-  }
-  return undefined;
 }
 
 /** An `OptionsError` from a plugin as the config error at its key; `undefined` for anything else. */

@@ -1,44 +1,9 @@
 /**
- * The shared services the host hands to every plugin: the upstream HTTP
- * layer, bounded caches (registered by name for metrics) and credential keys.
+ * The services the host hands every plugin (upstream HTTP, caches, credential keys), re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
+ * package carries it so `@authotron/plugin/testing` gives plugins under test
+ * exactly the gateway's implementation.
  *
  * @module
  */
 
-import { BoundedCache } from "../util/cache.ts";
-import { createCredentialKeyer } from "../util/credential_key.ts";
-import type { PluginCache, PluginCacheOptions } from "../plugin.ts";
-import { createUpstreamHttp, type UpstreamHttp } from "./upstream.ts";
-
-/** Default bound of a plugin cache. */
-export const DEFAULT_CACHE_ENTRIES = 10_000;
-
-/** The services plus the registry of caches created through them. */
-export interface PluginServicesHost {
-  /** Shared upstream HTTP layer. */
-  readonly http: UpstreamHttp;
-  /** Creates a cache registered under `name`. */
-  createCache<V>(name: string, options: PluginCacheOptions): PluginCache<V>;
-  /** HMAC key of a credential. */
-  credentialKey(credential: string): string;
-  /** Every cache created so far, by name (for metrics and `/status`). */
-  readonly caches: ReadonlyMap<string, BoundedCache<string, unknown>>;
-}
-
-/** Creates the services for one gateway. */
-export function createPluginServices(): PluginServicesHost {
-  const caches = new Map<string, BoundedCache<string, unknown>>();
-  return {
-    http: createUpstreamHttp(),
-    credentialKey: createCredentialKeyer(),
-    caches,
-    createCache<V>(name: string, options: PluginCacheOptions): PluginCache<V> {
-      const cache = new BoundedCache<string, V>({
-        maxEntries: options.maxEntries ?? DEFAULT_CACHE_ENTRIES,
-        ttlMs: options.ttlMs,
-      });
-      caches.set(name, cache as BoundedCache<string, unknown>);
-      return cache;
-    },
-  };
-}
+export * from "../../packages/plugin/_host/services.ts";

@@ -1,17 +1,9 @@
 /**
- * Cache keys for credentials: an HMAC-SHA256 under a secret drawn at process
- * start, so a cache (or a heap dump of it) never holds a usable credential
- * and keys cannot be precomputed from outside. Computed synchronously in
- * JavaScript (lib/util/hmac_sha256.ts): it runs on every request.
+ * Credential cache keys (HMAC under a per-process secret), re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
+ * package carries it so `@authotron/plugin/testing` gives plugins under test
+ * exactly the gateway's implementation.
  *
  * @module
  */
 
-import { createHmacSha256 } from "./hmac_sha256.ts";
-
-/** Derives keys for one process (or one test). */
-export function createCredentialKeyer(
-  secret: Uint8Array = crypto.getRandomValues(new Uint8Array(32)),
-): (credential: string) => string {
-  return createHmacSha256(secret);
-}
+export * from "../../packages/plugin/_host/credential_key.ts";

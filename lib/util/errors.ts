@@ -29,6 +29,7 @@ export type GatewayErrorCode =
   | "ERR_PLUGIN_LOAD"
   | "ERR_PLUGIN_OPTIONS"
   | "ERR_PLUGIN_CREATE"
+  | "ERR_PLUGIN_TYPES"
   | "ERR_STARTUP";
 
 /** Base class: a message for operators plus a stable `code`. */

@@ -19,15 +19,19 @@ export async function writeGatewaySetup(
   extraYaml = "",
 ): Promise<void> {
   await Deno.mkdir(`${dir}/plugins`);
-  // A third-party plugin outside the gateway's code, importing nothing.
+  // A third-party plugin outside the gateway's code, importing only the bare specifier
+  // `@authotron/plugin`, which the gateway resolves wherever the plugin lives.
   await Deno.writeTextFile(
     `${dir}/plugins/one_key.ts`,
-    `export default {
+    `import { defineProvider, timingSafeEqual } from "@authotron/plugin";
+
+export default defineProvider<{ key: string }>({
   scheme: "Bearer",
-  create(options: { key: string }) {
-    return { authenticate: (c: string) => (c === options.key ? { username: "robot" } : undefined) };
-  },
-};
+  parseOptions: (options) => ({ key: String(options.key) }),
+  create: ({ key }) => ({
+    authenticate: (c) => (timingSafeEqual(c, key) ? { username: "robot" } : undefined),
+  }),
+});
 `,
   );
   await Deno.writeTextFile(

@@ -7,33 +7,21 @@
 import assert from "node:assert/strict";
 import {
   type CallContext,
-  type LogAttributes,
   OptionsError,
   type PluginContext,
   type PluginLogger,
   type PluginOptions,
 } from "../../lib/plugin.ts";
 import { createPluginServices } from "../../lib/plugins/services.ts";
+import { type LogRecord, recordingLogger } from "@authotron/plugin/testing";
 
 /** One captured log call. */
-export interface CapturedLog {
-  /** Level name. */
-  readonly level: string;
-  /** Event name. */
-  readonly event: string;
-  /** Message. */
-  readonly message: string;
-  /** Attributes. */
-  readonly attributes?: LogAttributes;
-}
+export type CapturedLog = LogRecord;
 
-/** A plugin logger that records every call. */
+/** A plugin logger that records every call (`@authotron/plugin/testing`'s, with `lines`). */
 export function captureLogger(): PluginLogger & { readonly lines: CapturedLog[] } {
-  const lines: CapturedLog[] = [];
-  const at = (level: string) => (event: string, message: string, attributes?: LogAttributes) => {
-    lines.push({ level, event, message, attributes });
-  };
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  const logger = recordingLogger();
+  return Object.assign(logger, { lines: logger.records });
 }
 
 /** A `create()` context for a plugin named `name` in `realm`. */
