@@ -66,14 +66,13 @@ export function describeLifetime(seconds: number): string {
 /**
  * The `<option>`s of the Lifetime field: the usual lifetimes up to
  * `store.max_ttl`, plus the default and the maximum, shortest first, the
- * default selected.
+ * default selected (the config loader ensures `default_ttl <= max_ttl`).
  */
 export function lifetimeOptions(store: Pick<StoreConfig, "defaultTtl" | "maxTtl">): string {
-  const preselected = Math.min(store.defaultTtl, store.maxTtl);
   const choices = new Set(USUAL_LIFETIMES.filter((s) => s <= store.maxTtl));
-  choices.add(preselected).add(store.maxTtl);
+  choices.add(store.defaultTtl).add(store.maxTtl);
   return [...choices].sort((a, b) => a - b).map((seconds) => {
-    const selected = seconds === preselected ? " selected" : "";
+    const selected = seconds === store.defaultTtl ? " selected" : "";
     return `<option value="${seconds}"${selected}>${describeLifetime(seconds)}</option>`;
   }).join("");
 }

@@ -451,47 +451,40 @@ systemTest("token page in headless Chromium", ["chromium"], async (t) => {
       ...STEP,
       name: "a cross-site page cannot create a token with the browser's cached Basic credentials",
       fn: async () => {
-        // The attacker's page, on another site (localhost vs 127.0.0.1).
+        // The attacker's page, on another site (localhost vs 127.0.0.1): a form posting a
+        // JSON-looking text/plain body, and a link that would create a token with GET /token.
+        const evilPage = `<form id="post" method="post" action="${gw.url}/tokens"
+            enctype="text/plain"><input name='{"name":"evil","x":"' value='"}'></form>
+          <a id="link" href="${gw.url}/token?name=evil">free stuff</a>`;
         await using evil = Deno.serve(
           { hostname: "127.0.0.1", port: 0, onListen() {} },
-          () =>
-            new Response(
-              `<form id="f" method="post" action="${gw.url}/tokens" enctype="text/plain">
-               <input name='{"name":"evil","x":"' value='"}'></form>`,
-              { headers: { "content-type": "text/html" } },
-            ),
+          () => new Response(evilPage, { headers: { "content-type": "text/html" } }),
         );
         const evilUrl = `http://localhost:${evil.addr.port}/`;
         const context = await browser.browser.createBrowserContext();
         const page = await context.newPage();
         // The browser answers every Basic challenge with alice's password, as after a prompt.
         await page.authenticate({ username: "alice", password: "alice-password" });
-        const statuses: [string, number][] = [];
+        const answers: string[] = [];
         page.on("response", (res) => {
-          if (res.url().startsWith(gw.url)) statuses.push([res.request().method(), res.status()]);
+          if (!res.url().startsWith(gw.url) || res.url().endsWith("/favicon.ico")) return;
+          answers.push(`${res.request().method()} ${new URL(res.url()).pathname} ${res.status()}`);
         });
-        await page.goto(evilUrl);
-        await page.evaluate((target) =>
-          Promise.allSettled([
-            fetch(`${target}/token?name=evil`, { mode: "no-cors", credentials: "include" }),
-            fetch(`${target}/tokens`, {
-              method: "POST",
-              mode: "no-cors",
-              credentials: "include",
-              headers: { "content-type": "text/plain" },
-              body: '{"name":"evil"}',
-            }),
-          ]), gw.url);
-        await Promise.all([
-          page.waitForNavigation(),
-          page.evaluate(() => (document.getElementById("f") as HTMLFormElement).submit()),
-        ]);
+        for (const attack of ["post", "link"]) {
+          await page.goto(evilUrl);
+          await Promise.all([
+            page.waitForNavigation(),
+            page.evaluate((id) => {
+              const element = document.getElementById(id)!;
+              if (element instanceof HTMLFormElement) element.submit();
+              else element.click();
+            }, attack),
+          ]);
+        }
         await context.close();
-        assert.ok(statuses.some(([, s]) => s === 403), `refused: ${JSON.stringify(statuses)}`);
-        assert.ok(
-          !statuses.some(([, s]) => s === 200),
-          `nothing created: ${JSON.stringify(statuses)}`,
-        );
+        assert.ok(answers.includes("POST /tokens 403"), `form refused: ${answers}`);
+        assert.ok(answers.includes("GET /token 403"), `link refused: ${answers}`);
+        assert.ok(!answers.some((a) => a.endsWith(" 200")), `nothing created: ${answers}`);
         const listed = await gw.request("/tokens", {
           headers: { authorization: basicAuth("alice:alice-password") },
         });
