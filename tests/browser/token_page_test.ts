@@ -64,7 +64,7 @@ async function signInWithPassword(page: Page, username: string, password: string
 }
 
 async function waitSignedIn(page: Page): Promise<void> {
-  await page.waitForSelector(byName("heading", "Signed in"), { visible: true });
+  await page.waitForSelector(byName("heading", "Your account"), { visible: true });
 }
 
 async function problem(page: Page): Promise<string> {
