@@ -173,6 +173,8 @@ systemTest("token page in headless Chromium", ["chromium"], async (t) => {
       name: "wrong password: 'Wrong username or password.', still signed out",
       fn: async () => {
         const v = await visit(browser.browser, gw);
+        // Each 401 is answered on the page, not by a browser login prompt: with any
+        // credentials mode but "omit", Chromium waits for the prompt and this step times out.
         await signInWithPassword(v.page, "alice", "not-her-password");
         assert.equal(await problem(v.page), "Wrong username or password.");
         assert.equal(await v.page.$eval("#account", (e) => (e as HTMLElement).hidden), true);
