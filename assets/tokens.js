@@ -82,10 +82,11 @@
       if (detail === "Token store unavailable") {
         return `The token store is unavailable. Try again in ${waitText(res)}.`;
       }
-      if (detail === "Token store is disabled") return "Tokens are disabled on this gateway.";
       return `The identity service is unavailable. Try again in ${waitText(res)}.`;
     }
-    return `${await errorText(res)}.`.replace(/\.\.$/, ".");
+    // The API's own words ("name must be 1 to 100 characters"), as a sentence.
+    const text = await errorText(res);
+    return `${text[0].toUpperCase()}${text.slice(1)}${text.endsWith(".") ? "" : "."}`;
   }
 
   /** Calls the gateway as the signed-in caller (or with `authorization` while signing in). */
@@ -192,11 +193,8 @@
     el.account.hidden = false;
     el.newToken.hidden = true;
     el.newTokenValue.value = "";
-    try {
-      await loadTokens();
-    } finally {
-      el.accountTitle.focus();
-    }
+    el.accountTitle.focus();
+    await loadTokens();
   }
 
   function signOut() {
@@ -206,6 +204,8 @@
     el.newTokenValue.value = "";
     el.newToken.hidden = true;
     el.rows.replaceChildren();
+    el.table.hidden = true;
+    el.empty.hidden = true;
     el.account.hidden = true;
     el.signIn.hidden = false;
     if (el.confirm.open) el.confirm.close("cancel");

@@ -31,6 +31,7 @@ providers:
       - { username: carol, password: carol-password, roles: [user] }
       - { username: kim, password: kim-password, roles: [user] }
       - { username: lee, password: lee-password, roles: [user] }
+      - { username: quinn, password: quinn-password, roles: [user] }
   - module: ${TEST_BEARER}
     name: partner-idp
     realm: partners
@@ -63,8 +64,10 @@ async function signInWithPassword(page: Page, username: string, password: string
   await click(page, "button", "Sign in");
 }
 
+/** Waits for the signed-in view and its token list (`#token-table` or `#empty` shown). */
 async function waitSignedIn(page: Page): Promise<void> {
   await page.waitForSelector(byName("heading", "Your account"), { visible: true });
+  await page.waitForSelector("#token-table:not([hidden]), #empty:not([hidden])");
 }
 
 async function problem(page: Page): Promise<string> {
@@ -379,6 +382,28 @@ systemTest("token page in headless Chromium", ["chromium"], async (t) => {
         );
         assert.equal(await focused(), "list-title");
         assert.equal(await authenticate(gw, token), 401);
+        await v.context.close();
+      },
+    });
+
+    await t.step({
+      ...STEP,
+      name: "other refusals in the gateway's own words (quota reached), still signed in",
+      fn: async () => {
+        const quinn = { authorization: basicAuth("quinn:quinn-password") };
+        for (let i = 0; i < 100; i++) {
+          const { res } = await gw.request("/tokens", { method: "POST", headers: quinn });
+          assert.equal(res.status, 200);
+        }
+        const v = await visit(browser.browser, gw);
+        await signInWithPassword(v.page, "quinn", "quinn-password");
+        await waitSignedIn(v.page);
+        assert.equal((await tableRows(v.page)).length, 100);
+        await fill(v.page, "Name", "one too many");
+        await click(v.page, "button", "Create");
+        assert.equal(await problem(v.page), "At most 100 tokens per user.");
+        assert.equal(await v.page.$eval("#account", (e) => (e as HTMLElement).hidden), false);
+        assert.equal(await v.page.$eval("#new-token", (e) => (e as HTMLElement).hidden), true);
         await v.context.close();
       },
     });
