@@ -35,6 +35,7 @@ import {
 } from "./store/token_setup.ts";
 import type { TokenService } from "./store/token_service.ts";
 import { tokenRoutes } from "./http/token_routes.ts";
+import { loadTokenPage, TOKEN_PAGE_PATH, tokenPageRoutes } from "./http/token_page_routes.ts";
 import { AuthThrottle } from "./auth/throttle.ts";
 
 /** A gateway ready to be served. */
@@ -212,7 +213,7 @@ export async function createGateway(
     issuer: decisions.wrapIssuer(issuer),
     responses: decisions,
     challenge,
-    assets: await loadAssets(),
+    assets: await loadAssets({ tokenPagePath: config.store.enabled ? TOKEN_PAGE_PATH : undefined }),
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
   const routes: Route[] = [
@@ -226,6 +227,7 @@ export async function createGateway(
       tokens,
       onDeleted: (owner) => decisions.invalidateUser(owner.username, owner.realm),
     }),
+    ...(config.store.enabled ? tokenPageRoutes(await loadTokenPage(config.store)) : []),
     { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
   const routerLog = log.child("routes");

@@ -16,8 +16,14 @@ export interface StaticAssets {
   readonly faviconIco: Uint8Array<ArrayBuffer>;
 }
 
+/** Options of {@link loadAssets}. */
+export interface AssetOptions {
+  /** Link the landing page to this path (the token page, when `store.enabled`). */
+  readonly tokenPagePath?: string;
+}
+
 /** Reads the assets shipped next to the code. */
-export async function loadAssets(): Promise<StaticAssets> {
+export async function loadAssets(options: AssetOptions = {}): Promise<StaticAssets> {
   const base = new URL("../../assets/", import.meta.url);
   const [html, logoPng, faviconIco] = await Promise.all([
     Deno.readTextFile(new URL("index.html", base)),
@@ -25,7 +31,12 @@ export async function loadAssets(): Promise<StaticAssets> {
     Deno.readFile(new URL("favicon.ico", base)),
   ]);
   return {
-    indexHtml: new TextEncoder().encode(html.replace(/\{\{\s*version\s*\}\}/g, VERSION)),
+    indexHtml: new TextEncoder().encode(
+      html.replace(/\{\{\s*version\s*\}\}/g, VERSION).replace(
+        /\{\{\s*tokens_link\s*\}\}/g,
+        options.tokenPagePath ? `\n        <a href="${options.tokenPagePath}">Your tokens</a>` : "",
+      ),
+    ),
     logoPng,
     faviconIco,
   };

@@ -29,6 +29,7 @@ const INSTALL_HINTS: Record<string, string> = {
   openssl: "apt-get install openssl",
   node: "install Node.js 20: apt-get install nodejs npm",
   npm: "install Node.js 20: apt-get install nodejs npm",
+  chromium: "apt-get install chromium",
 };
 
 /** Thrown when a server binary a test or helper needs is not installed. */
