@@ -26,6 +26,8 @@ const INSTALL_HINTS: Record<string, string> = {
   initdb: "apt-get install postgresql",
   postgres: "apt-get install postgresql",
   nginx: "apt-get install nginx",
+  kubectl: "apt-get install kubectl",
+  "systemd-analyze": "apt-get install systemd",
   openssl: "apt-get install openssl",
   node: "install Node.js 20: apt-get install nodejs npm",
   npm: "install Node.js 20: apt-get install nodejs npm",
