@@ -39,3 +39,24 @@ Deno.test("every packages/*/deno.json carries VERSION", async () => {
     assert.equal(manifest.version, VERSION, `packages/${entry.name}/deno.json`);
   }
 });
+
+Deno.test("README, docs and deploy/ quote the gateway's version only as VERSION", async () => {
+  const files = [
+    "README.md",
+    ...[...Deno.readDirSync(`${ROOT}/docs`)].map((e) => `docs/${e.name}`),
+    "deploy/compose.yaml",
+    "deploy/kubernetes/kustomization.yaml",
+  ].filter((file) => file.endsWith(".md") || file.endsWith(".yaml"));
+  const quoted =
+    /authotron[:-](\d+\.\d+\.\d+)|newTag: "(\d+\.\d+\.\d+)"|"(?:service\.)?version": "(\d+\.\d+\.\d+)"/g;
+  let seen = 0;
+  for (const file of files) {
+    const text = await Deno.readTextFile(`${ROOT}/${file}`);
+    for (const match of text.matchAll(quoted)) {
+      seen++;
+      const version = match[1] ?? match[2] ?? match[3];
+      assert.equal(version, VERSION, `${file}: ${match[0]}`);
+    }
+  }
+  assert.ok(seen >= 4, `found the image tags and /status examples (${seen})`);
+});
