@@ -1,10 +1,11 @@
 /**
  * A read-only root file system (the Kubernetes Deployment's
  * `readOnlyRootFilesystem`, compose's `read_only`, systemd's
- * `ProtectSystem=strict`): the image's CMD serves with the code and Deno's
- * cache mounted read-only. The mounts are made in a private mount namespace
- * (`unshare --mount`), which needs root or unprivileged user namespaces; where
- * neither is available the test is skipped loudly (a failure under CI=true).
+ * `ProtectSystem=strict`): the image's CMD serves with the whole file system
+ * read-only, the code, Deno's cache and the config included. The mounts are
+ * remounted in a private mount namespace (`unshare --mount`), which needs root
+ * or unprivileged user namespaces; where neither is available the test is
+ * skipped loudly (a failure under CI=true).
  */
 import assert from "node:assert/strict";
 import { imageCmd, mapPaths, ROOT, withDeno } from "../support/dockerfile.ts";
@@ -16,7 +17,7 @@ import {
 } from "../ingress/served_gateway.ts";
 
 const NAME =
-  "read-only root file system: the image's CMD serves with the code and DENO_DIR read-only";
+  "read-only root file system: the image's CMD serves with /, the code, DENO_DIR and the config read-only";
 
 /** `unshare` arguments that give this user a private mount namespace. */
 function unshareArgs(): string[] {
@@ -51,12 +52,15 @@ async function servesReadOnly(): Promise<void> {
     await writeGatewaySetup(etc, port, "read-only");
     const cache = await denoDir();
     const cmd = withDeno(imageCmd().map((arg) => mapPaths(arg, etc)));
-    // Remount the code and the cache read-only, then exec the image's command.
-    const script = `mount --bind -o ro "$1" "$1" && mount --bind -o ro "$2" "$2" && ` +
-      `mount -o remount,bind,ro "$1" && mount -o remount,bind,ro "$2" && ` +
-      // Proof that the mounts are read-only: writing into them must fail.
-      `! touch "$1/.read-only-probe" 2>/dev/null && ! touch "$2/.read-only-probe" 2>/dev/null && ` +
-      `shift 2 && exec "$@"`;
+    // The whole file system read-only, like a container's read-only root: the root mount, and
+    // the code, Deno's cache and the config (a ConfigMap is read-only too) in case they are
+    // separate mounts. Then exec the image's command.
+    const script = 'for p in "$1" "$2" "$3"; do ' +
+      'mount --bind "$p" "$p" && mount -o remount,bind,ro "$p" || exit 90; done; ' +
+      "mount -o remount,bind,ro / || exit 91; " +
+      // Proof that they are read-only: writing into any of them must fail.
+      'for p in / "$1" "$2" "$3"; do ! touch "$p/.read-only-probe" 2>/dev/null || exit 92; done; ' +
+      'shift 3; exec "$@"';
     const command = new Deno.Command("unshare", {
       args: [
         ...unshareArgs(),
@@ -68,6 +72,7 @@ async function servesReadOnly(): Promise<void> {
         "sh",
         ROOT,
         cache,
+        etc,
         cmd.command,
         ...cmd.args,
       ],
