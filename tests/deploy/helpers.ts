@@ -1,5 +1,5 @@
 /**
- * What the deploy/ tests share: reading the manifests, running several
+ * What the deploy/ tests share: walking parsed manifests, running several
  * gateway replicas with the image's command, and the checks that replicas
  * share their secret and token store.
  *
@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import { basicAuth } from "../support/gateway.ts";
 import { imageCommand, ROOT } from "../support/dockerfile.ts";
 import { whileServing } from "../ingress/served_gateway.ts";
@@ -17,11 +16,6 @@ export const DEPLOY = `${ROOT}/deploy`;
 
 /** A YAML mapping as read by the tests. */
 export type Doc = Record<string, unknown>;
-
-/** Parses one YAML file under the checkout (path relative to the root). */
-export async function readYaml(path: string): Promise<Doc> {
-  return parse(await Deno.readTextFile(`${ROOT}/${path}`)) as Doc;
-}
 
 /** Follows a dotted path (`spec.template.spec`) through mappings and lists (`containers.0`). */
 export function at<T = unknown>(doc: unknown, path: string): T {
@@ -40,7 +34,7 @@ export const TEST_PROVIDERS =
 /** Alice's Basic credential for {@link TEST_PROVIDERS}. */
 export const ALICE = basicAuth("alice:alice-pw");
 
-/** One replica: its environment (container view) and the app and metrics ports it binds. */
+/** One replica: its environment (container view) and the port of its app listener. */
 export interface Replica {
   /** Environment variables as the container gets them (image paths, mapped by the runner). */
   readonly env: Record<string, string>;

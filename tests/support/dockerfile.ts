@@ -61,7 +61,7 @@ export function mapPaths(arg: string, etc: string): string {
 }
 
 /** DENO_DIR (set by the base image) and HOME, so Deno finds the cache the build step filled. */
-export function imageBaseEnv(): Record<string, string> {
+function imageBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["DENO_DIR", "HOME"]) {
     const value = Deno.env.get(name);
