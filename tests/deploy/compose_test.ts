@@ -91,10 +91,10 @@ function nginxScript(): string {
   return command[2]!;
 }
 
-/** The `sed -e 's/FROM/TO/'` pairs of the nginx script. */
+/** The `sed -e 's/FROM/TO/'` pairs of the nginx script (any delimiter, e.g. `s|A|B|`). */
 function sedPairs(script: string): [RegExp, string][] {
-  return [...script.matchAll(/-e 's\/([^/]+)\/([^/]+)\/'/g)]
-    .map(([, from, to]) => [new RegExp(from!, "g"), to!]);
+  return [...script.matchAll(/-e 's(.)(.+?)\1(.+?)\1'/g)]
+    .map(([, , from, to]) => [new RegExp(from!, "gm"), to!]);
 }
 
 function postgresUri(environment: Record<string, string>): URL {
@@ -171,6 +171,8 @@ Deno.test("deploy/compose.yaml: images, ports, paths and commands match the Dock
   const prefix = script.match(/nginx -p (\S+?)\/? /)![1]!;
   assert.ok(script.includes(`mkdir -p ${prefix}/tmp`), `${prefix}/tmp is created`);
   assert.ok(rendered.includes("client_body_temp_path tmp/"), "temp paths are under the prefix");
+  assert.match(directives, /^error_log \/dev\/stderr/m, "errors go to the container's output");
+  assert.match(directives, /access_log \/dev\/stdout;/, "requests go to the container's output");
 });
 
 systemTest(
