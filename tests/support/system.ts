@@ -28,6 +28,8 @@ const INSTALL_HINTS: Record<string, string> = {
   nginx: "apt-get install nginx",
   kubectl: "apt-get install kubectl",
   "systemd-analyze": "apt-get install systemd",
+  unshare: "apt-get install util-linux",
+  mount: "apt-get install mount",
   openssl: "apt-get install openssl",
   node: "install Node.js 20: apt-get install nodejs npm",
   npm: "install Node.js 20: apt-get install nodejs npm",
