@@ -165,4 +165,4 @@ export interface Config {
 }
 
 /** The gateway's own version (reported in `/`, build_info and logs). */
-export const VERSION = "0.4.0";
+export const VERSION = "0.5.0";

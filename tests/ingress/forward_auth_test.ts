@@ -1,6 +1,6 @@
 /**
- * Traefik ForwardAuth and Envoy ext_authz (HTTP service), EMULATED: neither
- * proxy can be installed here, so these tests send the exact requests each
+ * Traefik ForwardAuth and Envoy ext_authz (HTTP service), EMULATED: these
+ * tests run neither proxy; they send a real gateway the exact requests each
  * one sends to its auth service (per Traefik's pkg/middlewares/auth/forward.go
  * and Envoy's ext_authz HTTP client) and check the answers they act on.
  */

@@ -1,6 +1,7 @@
 // The spec 11 events a real gateway emits for startup, authentication,
 // augmenters and throttled noise (checklist rows 139, 142-144).
 import assert from "node:assert/strict";
+import { VERSION } from "../../lib/config/types.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { authenticate } from "./helpers.ts";
 
@@ -37,7 +38,7 @@ augmenters:
   const { logs } = gw;
   for (const line of logs) {
     const event = JSON.parse(line) as Event;
-    assert.deepEqual(event.resource, { "service.name": "authotron", "service.version": "0.4.0" });
+    assert.deepEqual(event.resource, { "service.name": "authotron", "service.version": VERSION });
     assert.match(String(event.attributes["event.name"]), /^[a-z_]+\.[a-z_.]+$/);
   }
   const one = (name: string) => {

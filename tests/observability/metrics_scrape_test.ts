@@ -2,6 +2,7 @@
 // rows 125–138) and checks the operator families: upstream failures by kind,
 // plugin caches and JWKS freshness.
 import assert from "node:assert/strict";
+import { VERSION } from "../../lib/config/types.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { authenticate, closedPort, FIXTURES, scrape, startUpstream } from "./helpers.ts";
 
@@ -38,7 +39,7 @@ Deno.test("/metrics right after boot: pre-initialised series, build info, bucket
   for (const result of ["success", "error", "timeout"]) {
     assert.equal(m.get(`auth_provider_attempts_total{${LOCAL},result="${result}"}`), 0, result);
   }
-  assert.equal(m.get('authotron_build_info{version="0.4.0"}'), 1);
+  assert.equal(m.get(`authotron_build_info{version="${VERSION}"}`), 1);
   assert.deepEqual(les(m, "auth_duration_seconds"), [...AUTH_BUCKETS, "5", "10", "+Inf"]);
   assert.deepEqual(les(m, "auth_provider_duration_seconds"), [...AUTH_BUCKETS, "5", "+Inf"]);
   assert.deepEqual(les(m, "augmenter_duration_seconds"), [...AUTH_BUCKETS, "+Inf"]);

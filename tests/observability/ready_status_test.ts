@@ -1,6 +1,7 @@
 // /ready on both listeners, its checks and shutdown behaviour; /status on the
 // metrics listener only, with plugin state, last errors and caches.
 import assert from "node:assert/strict";
+import { VERSION } from "../../lib/config/types.ts";
 import { Readiness } from "../../lib/http/readiness.ts";
 import { startGateway, testConfig } from "../support/gateway.ts";
 import { authenticate, closedPort, FIXTURES, startUpstream } from "./helpers.ts";
@@ -108,7 +109,7 @@ augmenters:
   }
   assert.ok(!body.includes("users"), "options are never shown");
   const status = JSON.parse(body);
-  assert.equal(status.version, "0.4.0");
+  assert.equal(status.version, VERSION);
   assert.equal(status.ready, true);
   assert.ok(status.uptime_seconds >= 0);
   const byName = Object.fromEntries(
