@@ -2,6 +2,7 @@
 // nothing, /ready stays 200 and fast, /status, the metric and the logs tell the story, and the
 // gateway follows the database back within about a second.
 import assert from "node:assert/strict";
+import { reportMeasurement } from "../support/bearer.ts";
 import { basicAuth, startGateway, testConfig, type TestGateway } from "../support/gateway.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { sleep, systemTest } from "../support/system.ts";
@@ -79,6 +80,7 @@ systemTest(
     assert.equal(create.status, 503);
     const opaque = await timed(gw, "/authenticate", bearer(target.token));
     assert.equal(opaque.status, 503);
+    reportMeasurement("token DELETE answered while the store is down (ms)", Math.round(remove.ms));
     for (const answer of [remove, create, opaque]) {
       assert.ok(answer.ms < 300, `answered in ${answer.ms} ms, not after the 1 s timeout`);
     }
@@ -96,6 +98,10 @@ systemTest(
       assert.ok(performance.now() - back < 3000, "recovered within the probe interval");
       await sleep(100);
     }
+    reportMeasurement(
+      "opaque token accepted again after PostgreSQL restarted (ms)",
+      Math.round(performance.now() - back),
+    );
     assert.equal(events(gw, "store.recovered").length, 1);
     assert.equal((await status()).available, true);
     // The DELETE and the POST answered 503 were not applied, now or later.
