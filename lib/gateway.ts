@@ -172,11 +172,9 @@ export async function createGateway(
     statusPlugins.filter((p) => p.kind === "provider"),
   );
   const readiness = new Readiness();
+  // The token store is not a readiness check: a shared store outage would take every replica
+  // out of rotation while Basic and JWT requests are still served. It shows in /status and metrics.
   if (tokens) instrumentTokenService(tokens, metrics);
-  if (tokens) {
-    const service = tokens;
-    readiness.add("token-store", () => service.ping().then(() => true));
-  }
   const throttle = new AuthThrottle(config.auth.bruteForce, metrics);
   const pipeline = new AuthPipeline({
     health,
@@ -245,6 +243,7 @@ export async function createGateway(
           health,
           caches: services.caches,
           readiness,
+          tokenStore: tokens && (() => tokens.health.report()),
         }),
       },
     },

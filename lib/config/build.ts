@@ -19,7 +19,14 @@ import {
   readString,
   readTable,
 } from "./read.ts";
-import { readAuth, readJwt, readLogging, readServices, readStore } from "./sections.ts";
+import {
+  readAuth,
+  readJwt,
+  readLogging,
+  readServices,
+  readShutdown,
+  readStore,
+} from "./sections.ts";
 import { readPluginEntries } from "./plugins.ts";
 import { splitBindAddress } from "./v1.ts";
 
@@ -49,6 +56,7 @@ export function buildConfig(ctx: ConfigSource, root: Table): Config {
     locate: ctx.locate,
     ...listeners,
     auth: field(ctx, root, ["auth"], readAuth, readAuth(ctx, {}, ["auth"])),
+    shutdown: field(ctx, root, ["shutdown"], readShutdown, readShutdown(ctx, {}, ["shutdown"])),
     jwt: field(ctx, root, ["jwt"], readJwt),
     includeLegacyHeaders: field(
       ctx,

@@ -47,6 +47,7 @@ const shared: Record<string, Schema> = {
   },
   logging: ref("LoggingConfig"),
   auth: ref("AuthConfig"),
+  shutdown: ref("ShutdownConfig"),
 };
 const sharedRequired = ["store", "services", "providers", "jwt", "logging"];
 
@@ -94,6 +95,12 @@ const SCHEMA: Schema = {
     MetricsConfig: object("Metrics and health listener (same host).", {
       enabled: { type: "boolean", default: true },
       port: port("Port; must differ from server.port.", { default: 9090 }),
+    }),
+    ShutdownConfig: object("Graceful shutdown (an addition to the original's format).", {
+      drain_delay_ms: int(
+        "After SIGTERM, both listeners keep serving this long (answers carry Connection: close, /ready is 503), then close.",
+        { minimum: 0, maximum: 120_000, default: 1000 },
+      ),
     }),
     AuthConfig: object("Pipeline settings.", {
       timeout_in_ms: int("Per-provider timeout.", {

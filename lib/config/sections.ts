@@ -1,6 +1,7 @@
 /**
  * Readers for the config sections shared by v1 and v2 (spec 2.2, 2.4):
- * `auth`, `logging`, `store` and `services` (`jwt` lives in `lib/config/jwt.ts`).
+ * `auth`, `shutdown`, `logging`, `store` and `services` (`jwt` lives in
+ * `lib/config/jwt.ts`).
  *
  * @module
  */
@@ -44,6 +45,25 @@ const readStatus: Read<401 | 503> = (ctx, value, path) =>
   value === 401 || value === 503
     ? value
     : fail(ctx, path, `expected 401 or 503, got ${describe(value, path)}`);
+
+/** Default `shutdown.drain_delay_ms`. */
+export const DEFAULT_DRAIN_DELAY_MS = 1000;
+/** Largest `shutdown.drain_delay_ms` (a longer pause belongs in the orchestrator's preStop). */
+export const MAX_DRAIN_DELAY_MS = 120_000;
+
+/** Reads the optional `shutdown` section (an addition; the original has none). */
+export const readShutdown: Read<Config["shutdown"]> = (ctx, value, path) => {
+  const table = readTable(ctx, value, path);
+  return {
+    drainDelayMs: field(
+      ctx,
+      table,
+      [...path, "drain_delay_ms"],
+      readInteger(0, MAX_DRAIN_DELAY_MS),
+      DEFAULT_DRAIN_DELAY_MS,
+    ),
+  };
+};
 
 /** Reads the optional `auth` section. */
 export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {

@@ -112,6 +112,15 @@ export interface Config {
   readonly server: { readonly host: string; readonly port: number };
   /** Metrics/health listener (same host). */
   readonly metrics: { readonly enabled: boolean; readonly port: number };
+  /** Graceful shutdown (`shutdown`, an addition to the original's format). */
+  readonly shutdown: {
+    /**
+     * After SIGTERM, how long both listeners keep serving (every answer with
+     * `Connection: close`, `/ready` 503) before they close
+     * (`shutdown.drain_delay_ms`, default 1000).
+     */
+    readonly drainDelayMs: number;
+  };
   /** Pipeline settings. */
   readonly auth: {
     /** Per-provider timeout (`auth.timeout_in_ms`, default 5000). */

@@ -1,7 +1,8 @@
 /**
  * `GET /status` on the metrics listener: a JSON snapshot for operators with
  * the version, uptime, readiness, every plugin (name, kind, type, realm, the
- * plugin's own `status()` and its last failure) and every plugin cache.
+ * plugin's own `status()` and its last failure), every plugin cache and,
+ * when enabled, the token store's availability (`token_store`).
  *
  * It never includes plugin options. `status()` output goes through the same
  * redaction as log attributes, and stored failure messages had the credential
@@ -13,6 +14,7 @@
 import type { BoundedCache } from "../util/cache.ts";
 import { redactValue } from "../observability/log_redact.ts";
 import type { PluginHealth } from "../plugins/health.ts";
+import type { StoreHealthReport } from "../store/store_health.ts";
 import type { Readiness } from "./readiness.ts";
 
 /** What `/status` knows about one configured plugin. */
@@ -45,6 +47,8 @@ export interface StatusSources {
   readonly caches: ReadonlyMap<string, BoundedCache<string, unknown>>;
   /** Readiness state. */
   readonly readiness: Readiness;
+  /** The token store's availability, when the store is enabled. */
+  readonly tokenStore?: () => StoreHealthReport;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
 }
@@ -69,6 +73,7 @@ async function buildStatus(sources: StatusSources): Promise<Record<string, unkno
     ready: readiness.ready,
     shutting_down: readiness.shuttingDown,
     checks: readiness.checks,
+    token_store: sources.tokenStore?.() ?? null,
     plugins: sources.plugins.map((plugin) => ({
       name: plugin.name,
       kind: plugin.kind,

@@ -5,6 +5,12 @@
  * authentication reads the store, so an expired or deleted token fails at
  * once on every replica.
  *
+ * A call that fails or passes its deadline marks the store unavailable (see
+ * `store_health.ts`); then calls fail at once with
+ * {@link StoreUnavailableError} until a background probe gets an answer.
+ * The deadline's signal reaches the backend, which must make sure a call
+ * abandoned at its deadline is never applied later.
+ *
  * Folder `lib/store/`: long-lived opaque tokens and their backends (Deno KV,
  * PostgreSQL). Imports `lib/util/` through `lib/auth/`, never `lib/http/`.
  *
@@ -16,6 +22,7 @@ import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Counter, CounterSeries } from "../observability/metrics_families.ts";
 import type { ResolvedUser } from "../plugin.ts";
+import { StoreHealth } from "./store_health.ts";
 import { displayPrefix, generateToken, hashToken, isTokenShaped } from "./token_secret.ts";
 import {
   StoreUnavailableError,
@@ -76,12 +83,19 @@ export class TokenService {
   readonly #touched = new Map<string, number>();
   readonly #pending = new Set<Promise<void>>();
   #series: Map<string, CounterSeries> | undefined;
+  /** Whether the store answers; token operations fail fast while it does not. */
+  readonly health: StoreHealth;
 
   /** Creates the service. */
   constructor(options: TokenServiceOptions) {
     this.#store = options.store;
     this.#timeoutMs = options.timeoutMs;
     this.#log = options.log;
+    this.health = new StoreHealth({
+      backend: options.store.backend,
+      log: options.log,
+      probe: () => this.ping(),
+    });
   }
 
   /** The backend's name. */
@@ -99,11 +113,33 @@ export class TokenService {
     }
   }
 
-  /** Runs one store call under the timeout, counting it; failures throw {@link StoreUnavailableError}. */
-  async #call<T>(operation: Operation, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store call under the timeout, counting it and updating
+   * {@link health}; failures throw {@link StoreUnavailableError}. While the
+   * store is known to be unavailable the call is not made at all.
+   */
+  async #call<T>(operation: Operation, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (!this.health.available) {
+      this.#series?.get(`${operation} error`)?.inc();
+      throw new StoreUnavailableError(
+        `${this.#store.backend} ${operation}: store unavailable (failing fast until it answers)`,
+      );
+    }
+    try {
+      const value = await this.#bounded(operation, fn);
+      this.#series?.get(`${operation} success`)?.inc();
+      this.health.succeeded();
+      return value;
+    } catch (error) {
+      this.#series?.get(`${operation} error`)?.inc();
+      this.health.failed(error);
+      throw error;
+    }
+  }
+
+  /** Runs `fn` under the timeout; its signal aborts at the deadline. */
+  async #bounded<T>(operation: Operation, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const outcome = await runBounded(this.#timeoutMs, undefined, fn);
-    const ok = outcome.kind === "value";
-    this.#series?.get(`${operation} ${ok ? "success" : "error"}`)?.inc();
     if (outcome.kind === "value") return outcome.value;
     if (outcome.kind === "error" && outcome.error instanceof StoreUnavailableError) {
       throw outcome.error;
@@ -117,7 +153,7 @@ export class TokenService {
   /** Issues a token for `user`, valid for `ttlSeconds`. */
   async create(user: ResolvedUser, ttlSeconds: number, name?: string): Promise<IssuedToken> {
     const owner = ownerOf(user);
-    const held = await this.#call("count", () => this.#store.countByOwner(owner));
+    const held = await this.#call("count", (signal) => this.#store.countByOwner(owner, signal));
     if (held >= MAX_TOKENS_PER_OWNER) throw new TokenQuotaError();
     const token = generateToken();
     const now = Date.now();
@@ -131,7 +167,7 @@ export class TokenService {
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
     };
-    await this.#call("create", () => this.#store.create(record));
+    await this.#call("create", (signal) => this.#store.create(record, signal));
     this.#log.info("store.token.created", "token created", {
       token_id: record.id,
       username: owner.username,
@@ -149,7 +185,7 @@ export class TokenService {
   async authenticate(credential: string, realmHint?: string): Promise<ResolvedUser | undefined> {
     if (!isTokenShaped(credential)) return undefined;
     const hash = await hashToken(credential);
-    const record = await this.#call("find", () => this.#store.findByHash(hash));
+    const record = await this.#call("find", (signal) => this.#store.findByHash(hash, signal));
     const now = Date.now();
     if (record === undefined || record.expiresAt <= now) return undefined;
     if (realmHint !== undefined && record.owner.realm.toLowerCase() !== realmHint.toLowerCase()) {
@@ -162,7 +198,7 @@ export class TokenService {
   /** The owner's tokens that have not expired, oldest first. */
   async list(owner: TokenOwner): Promise<TokenRecord[]> {
     const now = Date.now();
-    const records = await this.#call("list", () => this.#store.listByOwner(owner));
+    const records = await this.#call("list", (signal) => this.#store.listByOwner(owner, signal));
     return records.filter((r) => r.expiresAt > now);
   }
 
@@ -172,7 +208,10 @@ export class TokenService {
     if (isTokenShaped(tokenOrId)) which = { hash: await hashToken(tokenOrId) };
     else if (UUID.test(tokenOrId)) which = { id: tokenOrId.toLowerCase() };
     else return false;
-    const deleted = await this.#call("delete", () => this.#store.deleteOwned(owner, which));
+    const deleted = await this.#call(
+      "delete",
+      (signal) => this.#store.deleteOwned(owner, which, signal),
+    );
     if (deleted) {
       this.#log.info("store.token.deleted", "token deleted", {
         ...("id" in which ? { token_id: which.id } : {}),
@@ -183,9 +222,17 @@ export class TokenService {
     return deleted;
   }
 
-  /** Resolves when the store answers. */
-  ping(): Promise<void> {
-    return this.#call("ping", () => this.#store.ping());
+  /** Resolves when the store answers (made even while it is known to be unavailable). */
+  async ping(): Promise<void> {
+    try {
+      await this.#bounded("ping", (signal) => this.#store.ping(signal));
+    } catch (error) {
+      this.#series?.get("ping error")?.inc();
+      this.health.failed(error);
+      throw error;
+    }
+    this.#series?.get("ping success")?.inc();
+    this.health.succeeded();
   }
 
   /** Records a use in the background, at most once a minute per token. */
@@ -194,17 +241,20 @@ export class TokenService {
     if (now - last < TOUCH_INTERVAL_MS) return;
     if (this.#touched.size >= MAX_TOUCH_ENTRIES) this.#touched.clear();
     this.#touched.set(record.id, now);
-    const write = this.#call("touch", () => this.#store.touch(record.id, now)).catch((error) => {
-      this.#log.debug("store.token.touch_failed", "could not record token use", {
-        token_id: record.id,
-        error: errorMessage(error),
-      });
-    }).finally(() => this.#pending.delete(write));
+    const write = this.#call("touch", (signal) => this.#store.touch(record.id, now, signal)).catch(
+      (error) => {
+        this.#log.debug("store.token.touch_failed", "could not record token use", {
+          token_id: record.id,
+          error: errorMessage(error),
+        });
+      },
+    ).finally(() => this.#pending.delete(write));
     this.#pending.add(write);
   }
 
   /** Waits for background writes, then closes the backend. */
   async close(): Promise<void> {
+    await this.health.close();
     await Promise.allSettled([...this.#pending]);
     await this.#store.close();
   }

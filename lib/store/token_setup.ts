@@ -31,12 +31,15 @@ export async function openTokenService(
   let backend: TokenStore;
   try {
     backend = store.type === "postgres"
-      ? await openPostgresStore(store.uri!, (error) => {
-        storeLog.warn(
-          "startup.store.unreachable",
-          "token store unreachable at startup; token routes answer 503 until it is back",
-          { backend: "postgres", error: error.message },
-        );
+      ? await openPostgresStore(store.uri!, {
+        timeoutMs: config.auth.timeoutInMs,
+        onDeferred: (error) => {
+          storeLog.warn(
+            "startup.store.unreachable",
+            "token store unreachable at startup; token routes answer 503 until it is back",
+            { backend: "postgres", error: error.message },
+          );
+        },
       })
       : await openKvStore(store.path);
   } catch (error) {
@@ -90,11 +93,21 @@ export function tokenProviderSlot(tokens: TokenService, log: Logger): ProviderSl
   };
 }
 
-/** Registers `authotron_token_store_operations_total` and counts the service's operations in it. */
+/**
+ * Registers `authotron_token_store_operations_total` (counting the service's
+ * operations) and `authotron_token_store_up` (its availability).
+ */
 export function instrumentTokenService(tokens: TokenService, metrics: GatewayMetrics): void {
   tokens.instrument(metrics.counter(
     "authotron_token_store_operations_total",
     "Token store operations by operation (create, find, list, count, delete, touch, ping) and result (success, error).",
     ["operation", "result"],
   ));
+  tokens.health.instrument(
+    metrics.gauge(
+      "authotron_token_store_up",
+      "1 while the token store answers, 0 from its first failed operation until a probe (every second) succeeds.",
+      ["backend"],
+    ).series({ backend: tokens.backend }),
+  );
 }

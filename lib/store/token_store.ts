@@ -67,24 +67,29 @@ export function storeUnavailable(
   });
 }
 
-/** A token backend. Every method throws {@link StoreUnavailableError} when the storage fails. */
+/**
+ * A token backend. Every method throws {@link StoreUnavailableError} when the
+ * storage fails. `signal` aborts at the caller's deadline: a backend whose
+ * calls can wait (a network database) must then make sure the call is never
+ * applied afterwards, because the caller has already answered 503.
+ */
 export interface TokenStore {
   /** `deno-kv` or `postgres`. */
   readonly backend: string;
   /** Stores a new token; durable once this resolves. */
-  create(record: TokenRecord): Promise<void>;
+  create(record: TokenRecord, signal?: AbortSignal): Promise<void>;
   /** The token with this secret hash (expired ones included; the caller checks). */
-  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  findByHash(hash: string, signal?: AbortSignal): Promise<TokenRecord | undefined>;
   /** The owner's tokens, oldest first (expired ones included). */
-  listByOwner(owner: TokenOwner): Promise<TokenRecord[]>;
+  listByOwner(owner: TokenOwner, signal?: AbortSignal): Promise<TokenRecord[]>;
   /** How many tokens the owner holds (expired ones may be counted). */
-  countByOwner(owner: TokenOwner): Promise<number>;
+  countByOwner(owner: TokenOwner, signal?: AbortSignal): Promise<number>;
   /** Deletes the token only if `owner` owns it; true when one was deleted. */
-  deleteOwned(owner: TokenOwner, which: TokenSelector): Promise<boolean>;
+  deleteOwned(owner: TokenOwner, which: TokenSelector, signal?: AbortSignal): Promise<boolean>;
   /** Records a use; a no-op when the token is gone. */
-  touch(id: string, at: number): Promise<void>;
+  touch(id: string, at: number, signal?: AbortSignal): Promise<void>;
   /** Resolves when the storage answers. */
-  ping(): Promise<void>;
+  ping(signal?: AbortSignal): Promise<void>;
   /** Waits for pending writes and releases the storage. */
   close(): Promise<void>;
 }

@@ -10,6 +10,10 @@
  *   background refresh runs (stale-while-revalidate);
  * - when refreshes fail, the last good set is used up to `maxStaleS` past its
  *   TTL; failed fetches back off from 1 s, doubling, to 60 s;
+ * - but while there is no usable set and requests are waiting for one, the
+ *   next fetch is at most 1–2 s (jittered) after the failed one, so recovery
+ *   follows the IdP within about 2 s while a dead IdP still sees at most one
+ *   fetch a second from each process (fetches are never made without demand);
  * - an unknown `kid` triggers at most one refetch per `refetchIntervalS`;
  * - concurrent fetches are single-flight;
  * - an empty, non-JSON, keyless or oversized set (over 1 MiB or 100 keys)
@@ -51,6 +55,10 @@ export const MAX_JWKS_BYTES = 1024 * 1024;
 export const BACKOFF_MIN_MS = 1000;
 /** Longest back-off step, in milliseconds. */
 export const BACKOFF_MAX_MS = 60_000;
+/** With no usable set and requests waiting, retry after at least this long… */
+export const DEMAND_RETRY_MIN_MS = 1000;
+/** …plus a random jitter of up to this long. */
+export const DEMAND_RETRY_JITTER_MS = 1000;
 
 /** What a {@link JwksKeySet} needs from its host. */
 export interface JwksDeps {
@@ -78,6 +86,8 @@ export class JwksKeySet {
   #lastAttemptAt = -Infinity;
   #failures = 0;
   #retryAt = -Infinity;
+  /** When a fetch may be retried for requests that have no usable set (≤ {@link #retryAt}). */
+  #demandRetryAt = -Infinity;
   #lastError: UpstreamUnavailableError | undefined;
   #fetches = 0;
 
@@ -104,7 +114,7 @@ export class JwksKeySet {
   async keysFor(kid: string, signal: AbortSignal): Promise<KeySnapshot> {
     let snapshot = this.#usable();
     if (snapshot === undefined) {
-      snapshot = await this.#fetchNow(signal);
+      snapshot = await this.#fetchNow(signal, true);
     } else if (this.#now() - this.#good!.fetchedAt >= this.#ttlMs() && this.#mayFetch()) {
       void this.#start();
     }
@@ -151,8 +161,10 @@ export class JwksKeySet {
     return this.#now() - good.fetchedAt < limit ? good.snapshot : undefined;
   }
 
-  #mayFetch(): boolean {
-    return this.#inflight === undefined && this.#now() >= this.#retryAt;
+  /** `urgent`: a request has no usable set, so the shorter demand back-off applies. */
+  #mayFetch(urgent = false): boolean {
+    const retryAt = urgent ? this.#demandRetryAt : this.#retryAt;
+    return this.#inflight === undefined && this.#now() >= retryAt;
   }
 
   #unavailable(): UpstreamUnavailableError {
@@ -165,9 +177,9 @@ export class JwksKeySet {
   }
 
   /** Joins or starts a fetch (unless backing off) and waits for it, bounded by `signal`. */
-  async #fetchNow(signal: AbortSignal): Promise<KeySnapshot> {
+  async #fetchNow(signal: AbortSignal, urgent = false): Promise<KeySnapshot> {
     if (signal.aborted) throw timeoutError();
-    if (this.#inflight === undefined && !this.#mayFetch()) throw this.#unavailable();
+    if (this.#inflight === undefined && !this.#mayFetch(urgent)) throw this.#unavailable();
     const pending = this.#inflight ?? this.#start();
     const error = await abortable(pending, signal);
     if (error !== undefined) throw this.#unavailable();
@@ -184,6 +196,7 @@ export class JwksKeySet {
         this.#good = { snapshot, fetchedAt: this.#now() };
         this.#failures = 0;
         this.#retryAt = -Infinity;
+        this.#demandRetryAt = -Infinity;
         this.#lastError = undefined;
         return undefined;
       },
@@ -202,6 +215,8 @@ export class JwksKeySet {
     this.#failures++;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.#failures - 1));
     this.#retryAt = this.#now() + backoff;
+    const demand = DEMAND_RETRY_MIN_MS + Math.random() * DEMAND_RETRY_JITTER_MS;
+    this.#demandRetryAt = this.#now() + Math.min(backoff, demand);
     this.#lastError = failure;
     this.#deps.log.warn(
       "providers.jwks.fetch_failed",

@@ -21,7 +21,7 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
 
 /** A running `main.ts`. */
 export interface RunningMain {
-  /** Everything read from stdout so far. */
+  /** Everything read from stdout so far (after {@link stop}: everything). */
   readonly output: string;
   /** Sends SIGTERM, drains stdout and stderr, and returns the exit code. */
   stop(): Promise<number>;
@@ -42,10 +42,16 @@ export async function startMain(
     output += value;
   }
   return {
-    output,
+    get output() {
+      return output;
+    },
     async stop() {
       child.kill("SIGTERM");
-      while (!(await reader.read()).done) { /* drain */ }
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        output += value;
+      }
       await child.stderr.cancel();
       return (await child.status).code;
     },

@@ -49,6 +49,19 @@ Deno.test("Readiness.evaluate() bounds a hanging check and aborts its signal", a
   assert.ok(aborted);
 });
 
+Deno.test("/ready answers within 100 ms on both listeners even when a registered check hangs", async () => {
+  await using gw = await startGateway(testConfig("providers: []"));
+  gw.gateway.readiness.add("hang", () => new Promise<boolean>(() => {}));
+  for (const base of [gw.url, gw.metricsUrl!]) {
+    const started = performance.now();
+    const { res, body } = await gw.request(`${base}/ready`);
+    const ms = performance.now() - started;
+    assert.equal(res.status, 503);
+    assert.deepEqual(JSON.parse(body).checks, { hang: false });
+    assert.ok(ms < 100, `/ready took ${ms} ms`);
+  }
+});
+
 Deno.test("/ready: an identity-provider outage does not make the gateway unready", async () => {
   const dead = `http://127.0.0.1:${await closedPort()}/check`;
   await using gw = await startGateway(testConfig(

@@ -65,7 +65,7 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
       return { res, body: await res.text() };
     },
     async [Symbol.asyncDispose]() {
-      await running.shutdown();
+      await running.shutdown({ drainDelayMs: 0 });
       await Deno.remove(dir, { recursive: true });
     },
   };
