@@ -156,10 +156,14 @@ const SCHEMA: Schema = {
         description: "Signing algorithm; EdDSA is the fastest asymmetric choice.",
       },
       keys: list(ref("JWTKey"), "Asymmetric keys: one active signer, the rest only published."),
-      aud: {
+      audience: {
         type: ["string", "array", "null"],
         items: { type: "string", minLength: 1 },
         description: "The aud claim (a string or a list); omitted when not set.",
+      },
+      aud: {
+        description:
+          "Ignored, as in auth-o-tron (a startup warning says so); use audience for an aud claim.",
       },
       include_jti: { type: "boolean", default: false, description: "Adds a random jti." },
       include_nbf: { type: "boolean", default: false, description: "Adds nbf equal to iat." },

@@ -131,8 +131,10 @@ export interface Config {
     readonly exp: number;
     /** The HS256 secret; required when `algorithm` is HS256. */
     readonly secret?: string;
-    /** The `aud` claim, only when configured (a string or a list). */
-    readonly aud?: string | readonly string[];
+    /** The `aud` claim (`jwt.audience`), only when configured (a string or a list). */
+    readonly audience?: string | readonly string[];
+    /** `jwt.aud` was given: ignored as in auth-o-tron, with a startup warning. */
+    readonly audIgnored: boolean;
     /** Signing algorithm (`jwt.algorithm`, default HS256). */
     readonly algorithm: JwtAlgorithm;
     /** Asymmetric keys: one active signer, the others published only. */
