@@ -19,7 +19,14 @@ import {
   readString,
   readTable,
 } from "./read.ts";
-import { readAuth, readJwt, readLogging, readServices, readStore } from "./sections.ts";
+import {
+  DISABLED_STORE,
+  readAuth,
+  readJwt,
+  readLogging,
+  readServices,
+  readStore,
+} from "./sections.ts";
 import { readPluginEntries } from "./plugins.ts";
 import { splitBindAddress } from "./v1.ts";
 
@@ -58,8 +65,9 @@ export function buildConfig(ctx: ConfigSource, root: Table): Config {
       false,
     ),
     logging: field(ctx, root, ["logging"], readLogging),
-    store: field(ctx, root, ["store"], readStore),
-    services: field(ctx, root, ["services"], readServices),
+    // auth-o-tron requires both sections; neither is needed here (no store = disabled).
+    store: field(ctx, root, ["store"], readStore, DISABLED_STORE),
+    services: field(ctx, root, ["services"], readServices, []),
     providers: field(
       ctx,
       root,

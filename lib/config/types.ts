@@ -21,8 +21,14 @@ export interface PluginEntry {
   readonly index: number;
   /** Key path of the entry, e.g. `["providers", 1]`. */
   readonly path: readonly (string | number)[];
-  /** The entry's `name` (unique within its list). */
+  /** The entry's `name` (unique within its list per realm). */
   readonly name: string;
+  /**
+   * `name`, or `name@realm` when another entry of the list has the same name
+   * in another realm: the key of logs, health, `/status` and the metrics
+   * without a `realm` label.
+   */
+  readonly id: string;
   /** The entry's `realm`. */
   readonly realm: string;
   /** A built-in type (`plain`, `jwt`, …), when given. */
