@@ -1,8 +1,9 @@
 /**
  * Reads the `jwt` section: issuer, lifetime, the HS256 secret, and the
  * asymmetric signing options (`algorithm`, `keys`, `audience`, `include_jti`,
- * `include_nbf`). `jwt.aud` is read and ignored, as auth-o-tron does. Key material is only named here; `lib/jwt/keys.ts` reads
- * and imports it at startup.
+ * `include_nbf`). `jwt.aud` is ignored, as auth-o-tron does (only its presence
+ * is kept, for a startup warning). Key material is only named here;
+ * `lib/jwt/keys.ts` reads and imports it at startup.
  *
  * @module
  */

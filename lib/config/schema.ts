@@ -35,8 +35,8 @@ const port = (description: string, extra: Schema = {}) =>
   int(description, { minimum: 0, maximum: 65535, ...extra });
 
 const shared: Record<string, Schema> = {
-  store: ref("StoreConfig"),
-  services: list(ref("ServiceConfig"), "Parsed and unused."),
+  store: { ...ref("StoreConfig"), description: "Token store (default: disabled)." },
+  services: list(ref("ServiceConfig"), "Parsed and unused (default none)."),
   providers: list(ref("ProviderConfig"), "Providers, tried in parallel."),
   augmenters: list(ref("AugmenterConfig"), "Augmenters (default none)."),
   jwt: ref("JWTConfig"),
@@ -48,7 +48,8 @@ const shared: Record<string, Schema> = {
   logging: ref("LoggingConfig"),
   auth: ref("AuthConfig"),
 };
-const sharedRequired = ["store", "services", "providers", "jwt", "logging"];
+// auth-o-tron also requires store and services; both may be left out here.
+const sharedRequired = ["providers", "jwt", "logging"];
 
 const pluginEntry = (kind: string, extra: Record<string, Schema>): Schema => ({
   type: "object",
