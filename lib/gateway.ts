@@ -78,7 +78,7 @@ export function checkPlugins(
   );
 }
 
-/** Warns that `entry` shares its name with an entry of another realm (allowed, as in the original). */
+/** Warns that `entry` shares its name with an entry in another realm (the original allows it). */
 function warnSharedName(log: Logger, entry: PluginEntry): void {
   log.warn(
     `startup.${entry.kind}s.shared_name`,

@@ -5,8 +5,10 @@
  * checked before anything is written; a malformed one is reported with its
  * line number.
  *
- * - users: `{_id, user_id: "<24 hex>", user_version, user: {version, username, realm, roles, attributes, scopes}}`
- * - tokens: `{_id, user_id: "<24 hex>", token_version, token: {version, token_string: "<uuid>", scopes}}`
+ * - users: `{_id, user_id: "<24 hex>", user_version, user: {…}}`, the user
+ *   being `{version, username, realm, roles, attributes, scopes}` (spec 0);
+ * - tokens: `{_id, user_id: "<24 hex>", token_version, token: {…}}`, the token
+ *   being `{version, token_string: "<uuid>", scopes}`.
  *
  * @module
  */

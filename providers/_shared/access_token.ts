@@ -6,10 +6,11 @@
  * mapping (`./jwt_claims.ts`). Verified users are cached by credential key,
  * never past the token's `exp`; concurrent identical tokens share one check.
  *
- * When the JWKS cannot be had, the claim checks run on the unverified payload,
- * so a provider whose JWKS is down still rejects a malformed, expired or
- * foreign-issuer token (`undefined`) instead of reporting an outage. A token the provider recognises as its own — its `kid` is in
- * the key set, or its `iss` is a configured issuer — and rejects throws
+ * When the JWKS cannot be had, the claim checks run on the unverified
+ * payload, so a provider whose JWKS is down still rejects a malformed,
+ * expired or foreign-issuer token (`undefined`) instead of reporting an
+ * outage. A token the provider recognises as its own — its `kid` is in the
+ * key set, or its `iss` is a configured issuer — and rejects throws
  * {@link CredentialRejectedError}: 401 whatever another provider's state.
  *
  * @module
