@@ -113,35 +113,68 @@ Deno.test("B hangs past the timeout: A's own rejection is still 401 once the rac
   assert.equal(await status(gw, await signToken(UNKNOWN)), 503);
 });
 
-Deno.test("ecmwf-token-generator: an exchanged access token it rejects is a 401 while another JWKS is down", async () => {
-  const access = await signingKey("RS256", "generator-key");
-  const offline = await signingKey("RS256", "offline-key");
-  let handOut = "";
-  await using generator = startIdentityUpstream((req) => {
-    if (req.path === "/certs") return json({ keys: [access.jwk] });
-    if (req.path === "/validate-token") return json({ active: true });
-    if (req.path === "/admin/refresh-access-token") return json({ access_token: handOut });
-    return new Response(null, { status: 404 });
+/** An exchange provider entry, and the upstream paths it calls. */
+const EXCHANGE_PROVIDERS = {
+  "ecmwf-token-generator": {
+    entry: (url: string) =>
+      `    client_id: polytope\n    client_secret: polytope-secret\n    token_generator_url: ${url}\n`,
+    check: "/validate-token",
+    checkAnswer: { active: true },
+    exchange: "/admin/refresh-access-token",
+  },
+  "openid-offline": {
+    entry: (url: string) =>
+      `    iam_url: ${url}\n    public_client_id: pub\n    private_client_id: priv\n    private_client_secret: s\n`,
+    check: "/realms/ecmwf/protocol/openid-connect/token/introspect",
+    checkAnswer: { active: true, scope: "openid offline_access" },
+    exchange: "/realms/ecmwf/protocol/openid-connect/token",
+  },
+};
+
+for (const [type, flavour] of Object.entries(EXCHANGE_PROVIDERS)) {
+  Deno.test(`${type}: an exchanged access token it rejects is a 401 while another JWKS is down`, async () => {
+    const access = await signingKey("RS256", "generator-key");
+    const offline = await signingKey("RS256", "offline-key");
+    let handOut = "";
+    await using idp = startIdentityUpstream((req) => {
+      if (req.path === "/certs") return json({ keys: [access.jwk] });
+      if (req.path === flavour.check) return json(flavour.checkAnswer);
+      if (req.path === flavour.exchange) return json({ access_token: handOut });
+      return new Response(null, { status: 404 });
+    });
+    await using down = startJwksServer([]);
+    down.mode = "500";
+    await using gw = await startGateway(bearerConfig(
+      `  - type: ${type}\n    name: Exchange\n    realm: ecmwf\n    cert_uri: ${idp.url}/certs\n` +
+        flavour.entry(idp.url) + jwtEntry("B", down.uri),
+      { timeoutMs: 2000 },
+    ));
+    // The presented offline token is a JWT that B could judge only with its keys.
+    const presented = () => signToken(offline, baseClaims({ jti: crypto.randomUUID() }));
+    handOut = await signToken(access);
+    assert.equal(await status(gw, await presented()), 200);
+    handOut = await signToken(access, baseClaims({ exp: NOW() - 3600 }));
+    assert.equal(await status(gw, await presented()), 401, "expired access token");
+    handOut = await signToken({ ...IMPOSTOR, kid: access.kid });
+    assert.equal(await status(gw, await presented()), 401, "access token with a bad signature");
+    handOut = await signToken(UNKNOWN);
+    assert.equal(await status(gw, await presented()), 401, "access token with a kid it lacks");
   });
-  await using down = startJwksServer([]);
-  down.mode = "500";
-  await using gw = await startGateway(bearerConfig(
-    `  - type: ecmwf-token-generator
-    name: Generator
-    realm: ecmwf
-    cert_uri: ${generator.url}/certs
-    client_id: polytope
-    client_secret: polytope-secret
-    token_generator_url: ${generator.url}
-` + jwtEntry("B", down.uri),
-    { timeoutMs: 2000 },
-  ));
-  // The presented offline token is a JWT that B could judge only with its keys.
-  const presented = async () => await signToken(offline, baseClaims({ jti: crypto.randomUUID() }));
-  handOut = await signToken(access);
-  assert.equal(await status(gw, await presented()), 200);
-  handOut = await signToken(access, baseClaims({ exp: NOW() - 3600 }));
-  assert.equal(await status(gw, await presented()), 401, "expired access token");
-  handOut = await signToken({ ...IMPOSTOR, kid: access.kid });
-  assert.equal(await status(gw, await presented()), 401, "access token with a bad signature");
+}
+
+Deno.test("one provider name in two realms: the failing one is told apart as name@realm in /metrics and /status", async () => {
+  await using a = startJwksServer([A_RSA.jwk]);
+  await using b = startJwksServer([]);
+  b.mode = "500";
+  const entry = (realm: string, uri: string) =>
+    `  - type: jwt\n    name: IdP\n    realm: ${realm}\n    cert_uri: ${uri}\n`;
+  await using gw = await startGateway(bearerConfig(entry("a", a.uri) + entry("b", b.uri)));
+  assert.equal(await status(gw, await signToken(UNKNOWN)), 503);
+  const metrics = (await gw.request(`${gw.metricsUrl}/metrics`)).body;
+  assert.match(metrics, /authotron_upstream_failures_total\{kind="5xx",provider_name="IdP@b"\} 1/);
+  assert.doesNotMatch(metrics, /authotron_upstream_failures_total\{[^}]*provider_name="IdP@a"/);
+  const plugins = JSON.parse((await gw.request(`${gw.metricsUrl}/status`)).body).plugins;
+  const failing = plugins.find((p: { name: string }) => p.name === "IdP@b");
+  assert.match(failing.last_error.message, /JWKS/);
+  assert.equal(plugins.find((p: { name: string }) => p.name === "IdP@a").last_error, null);
 });
