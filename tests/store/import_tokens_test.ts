@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { parseMongoExport } from "../../lib/store/mongo_export.ts";
+import { IMPORTED_TOKEN_NAME, importLegacyTokens } from "../../lib/store/token_import.ts";
+import { openKvStore } from "../../lib/store/kv_store.ts";
+import { hashToken } from "../../lib/store/token_secret.ts";
 import { startGateway, testConfig } from "../support/gateway.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { systemTest } from "../support/system.ts";
@@ -157,4 +160,32 @@ Deno.test("parseMongoExport() reads JSON lines, --jsonArray and --pretty; names 
     "x.json:9: expected a document (an object)",
     "x.json:5: no user document with user_id 6560a1b2c3d4e5f6cccccccc (export the users collection too)",
   ]);
+});
+
+Deno.test("importLegacyTokens() stores only the SHA-256, dates from the ObjectId, expiry from the ttl", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aot-import-unit-" });
+  const store = await openKvStore(`${dir}/tokens.kv`);
+  try {
+    const parsed = parseMongoExport([
+      { name: "u", text: await Deno.readTextFile(USERS) },
+      { name: "t", text: await Deno.readTextFile(TOKENS) },
+    ]);
+    const now = Date.UTC(2026, 11, 5);
+    const counts = await importLegacyTokens(store, parsed.tokens, { ttlMs: 60_000, now });
+    assert.deepEqual(counts, { imported: 3, alreadyPresent: 0 });
+    const record = await store.findByHash(await hashToken(EVE_TOKEN));
+    assert.ok(record);
+    assert.equal(record.hash, await hashToken(EVE_TOKEN));
+    assert.equal(record.expiresAt, now + 60_000);
+    assert.equal(record.createdAt, 0x6560a1b2 * 1000);
+    assert.equal(record.prefix, EVE_TOKEN.slice(0, 4));
+    assert.equal(record.name, IMPORTED_TOKEN_NAME);
+    assert.deepEqual(record.owner, { username: "eve", realm: "other" });
+    assert.ok(!JSON.stringify(record).includes(EVE_TOKEN), "the token itself is never stored");
+    const again = await importLegacyTokens(store, parsed.tokens, { ttlMs: 60_000, now });
+    assert.deepEqual(again, { imported: 0, alreadyPresent: 3 });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
