@@ -24,8 +24,9 @@ RUN mkdir -p /app/data /etc/authotron && chown deno:deno /app/data
 USER deno
 
 # Cache every dependency at build time, exactly as locked: the entrypoint, every built-in
-# plugin (loaded by dynamic import, so not reachable from main.ts) and the health check.
-RUN deno cache --frozen main.ts providers/*.ts augmenters/*.ts tools/healthcheck.ts
+# plugin (loaded by dynamic import, so not reachable from main.ts), the health check and the
+# token importer (deno task import-tokens, docs/tokens.md).
+RUN deno cache --frozen main.ts providers/*.ts augmenters/*.ts tools/healthcheck.ts tools/import_tokens.ts
 
 ENV AOT_CONFIG_PATH=/etc/authotron/config.yaml
 

@@ -9,7 +9,7 @@
 import { appRoutes, authenticateHandler, healthResponse } from "./http/app_routes.ts";
 import { loadAssets } from "./http/assets.ts";
 import { buildChallenge } from "./auth/challenge.ts";
-import { type Config, VERSION } from "./config/types.ts";
+import { type Config, type PluginEntry, VERSION } from "./config/types.ts";
 import { errorMessage } from "./util/errors.ts";
 import { DecisionCache } from "./auth/decision_cache.ts";
 import { extAuthzRoutes } from "./http/ext_authz_routes.ts";
@@ -79,6 +79,19 @@ export function checkPlugins(
   );
 }
 
+/** Warns that `entry` shares its name with an entry in another realm (the original allows it). */
+function warnSharedName(log: Logger, entry: PluginEntry): void {
+  log.warn(
+    `startup.${entry.kind}s.shared_name`,
+    `another ${entry.kind} is also named ${
+      JSON.stringify(entry.name)
+    }; logs, /status and the metrics without a realm label call this one ${
+      JSON.stringify(entry.id)
+    }`,
+    { name: entry.name, realm: entry.realm, id: entry.id },
+  );
+}
+
 /** Builds the gateway: every plugin is loaded and created before this resolves. */
 export async function createGateway(
   config: Config,
@@ -101,11 +114,12 @@ export async function createGateway(
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
-      const pluginLog = log.child(`${entry.kind}s`, entry.name);
+      const pluginLog = log.child(`${entry.kind}s`, entry.id);
+      if (entry.id !== entry.name) warnSharedName(pluginLog, entry);
       const instance = await createPlugin(plugin, config, pluginLog, {
         ...services,
         createCache: (name, cacheOptions) =>
-          services.createCache(`${entry.name}/${name}`, cacheOptions),
+          services.createCache(`${entry.id}/${name}`, cacheOptions),
       });
       created.push(instance);
       pluginLog.info(`${entry.kind}s.${entry.type ?? "module"}.initialization`, "plugin created", {
@@ -119,7 +133,7 @@ export async function createGateway(
           ? provider.filterRealm
           : entry.realm;
         providers.push({
-          name: entry.name,
+          name: entry.id,
           scheme,
           type: plugin.typeLabel,
           realm: entry.realm,
@@ -130,7 +144,7 @@ export async function createGateway(
         });
       } else {
         augmenters.push({
-          name: entry.name,
+          name: entry.id,
           realm: entry.realm,
           serial: (plugin.module as AugmenterModule).serial === true,
           onError: entry.onError,
@@ -140,7 +154,7 @@ export async function createGateway(
         });
       }
       statusPlugins.push({
-        name: entry.name,
+        name: entry.id,
         kind: entry.kind,
         type: plugin.typeLabel,
         scheme: entry.kind === "provider" ? (plugin.module as ProviderModule).scheme : undefined,

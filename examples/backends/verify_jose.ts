@@ -31,7 +31,7 @@ export interface VerifierOptions {
   readonly gatewayUrl: string;
   /** The gateway's `jwt.iss`. */
   readonly issuer: string;
-  /** The gateway's `jwt.aud`, when it sets one. */
+  /** The gateway's `jwt.audience`, when it sets one. */
   readonly audience?: string;
 }
 

@@ -6,7 +6,7 @@ Prints the claims as JSON and exits 0, or prints the reason and exits 1.
 
 Asymmetric tokens (EdDSA, ES256, RS256) are checked against the published
 JWKS; set AUTHOTRON_JWT_SECRET to check an HS256 token with the shared
-secret instead. Set AUTHOTRON_AUDIENCE when the gateway sets jwt.aud: PyJWT
+secret instead. Set AUTHOTRON_AUDIENCE when the gateway sets jwt.audience: PyJWT
 rejects a token that carries `aud` when no audience is given.
 Needs PyJWT >= 2.6 and cryptography (Debian: python3-jwt python3-cryptography).
 """

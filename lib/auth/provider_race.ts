@@ -2,6 +2,8 @@
  * The provider race (spec 4.3): every eligible provider runs concurrently
  * under a timeout; the first user wins and the others are aborted. Each
  * attempt is traced, counted and, when it fails, remembered for `/status`.
+ * Nobody won: "unavailable" (503) only when a provider could not decide and
+ * none rejected the credential as its own ({@link CredentialRejectedError}).
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { describeError } from "../util/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics, ProviderLabels } from "../observability/metrics.ts";
 import {
+  CredentialRejectedError,
   type Provider,
   type ResolvedUser,
   type Scheme,
@@ -71,6 +74,8 @@ export function raceProviders(
   const winner = slots.length > 1 ? new AbortController() : undefined;
   let pending = slots.length;
   let unavailable = false;
+  // A provider rejected the credential as its own: 401 whatever the others' state.
+  let claimed = false;
   let lastError: string | undefined;
   return new Promise<RaceResult>((resolve) => {
     for (const slot of slots) {
@@ -132,7 +137,11 @@ export function raceProviders(
           }
         } else {
           metrics.recordProviderAttempt(slot.labels, "error", seconds);
-          if (outcome.kind === "error") {
+          if (outcome.kind === "error" && outcome.error instanceof CredentialRejectedError) {
+            claimed = true;
+            lastError = "rejected";
+            span.set({ [A.outcome]: "rejected" });
+          } else if (outcome.kind === "error") {
             const upstream = outcome.error instanceof UpstreamUnavailableError
               ? outcome.error
               : undefined;
@@ -162,7 +171,7 @@ export function raceProviders(
           }
         }
         span.end();
-        if (--pending === 0) resolve({ unavailable, lastError });
+        if (--pending === 0) resolve({ unavailable: unavailable && !claimed, lastError });
       });
     }
   });

@@ -20,6 +20,7 @@ import {
   readTable,
 } from "./read.ts";
 import {
+  DISABLED_STORE,
   readAuth,
   readJwt,
   readLogging,
@@ -66,8 +67,9 @@ export function buildConfig(ctx: ConfigSource, root: Table): Config {
       false,
     ),
     logging: field(ctx, root, ["logging"], readLogging),
-    store: field(ctx, root, ["store"], readStore),
-    services: field(ctx, root, ["services"], readServices),
+    // auth-o-tron requires both sections; neither is needed here (no store = disabled).
+    store: field(ctx, root, ["store"], readStore, DISABLED_STORE),
+    services: field(ctx, root, ["services"], readServices, []),
     providers: field(
       ctx,
       root,

@@ -1,8 +1,9 @@
 /**
  * Reads the `jwt` section: issuer, lifetime, the HS256 secret, and the
- * asymmetric signing options (`algorithm`, `keys`, `aud`, `include_jti`,
- * `include_nbf`). Key material is only named here; `lib/jwt/keys.ts` reads
- * and imports it at startup.
+ * asymmetric signing options (`algorithm`, `keys`, `audience`, `include_jti`,
+ * `include_nbf`). `jwt.aud` is ignored, as auth-o-tron does (only its presence
+ * is kept, for a startup warning). Key material is only named here;
+ * `lib/jwt/keys.ts` reads and imports it at startup.
  *
  * @module
  */
@@ -172,12 +173,13 @@ export const readJwt: Read<Config["jwt"]> = (ctx, value, path) => {
   const keysPath = [...path, "keys"];
   const keys = readList(ctx, own(table, "keys") ?? [], keysPath)
     .map((item, i) => readKey(ctx, item, [...keysPath, i]));
-  const aud = optionalField(ctx, table, [...path, "aud"], readAudience);
+  const audience = optionalField(ctx, table, [...path, "audience"], readAudience);
   return {
     iss,
     exp,
     ...(secret === undefined ? {} : { secret }),
-    ...(aud === undefined ? {} : { aud }),
+    ...(audience === undefined ? {} : { audience }),
+    audIgnored: own(table, "aud") !== undefined,
     algorithm,
     keys: resolveActive(ctx, algorithm, keys, keysPath),
     includeJti: field(ctx, table, [...path, "include_jti"], readBoolean, false),

@@ -29,7 +29,9 @@ const readOnError = readChoice(["skip", "fail"] as const);
 
 /**
  * Reads a list of plugin entries at `path` (`["providers"]` or
- * `["augmenters"]`). Names must be unique within the list.
+ * `["augmenters"]`). A name may repeat in different realms, as auth-o-tron
+ * allows (each such entry gets the id `name@realm`); the same name twice in
+ * one realm (compared case-insensitively, as `X-Auth-Realm` is) is refused.
  */
 export function readPluginEntries(
   ctx: ReadContext,
@@ -37,22 +39,43 @@ export function readPluginEntries(
   path: KeyPath,
   kind: PluginEntry["kind"],
 ): PluginEntry[] {
-  const entries = readList(ctx, value, path).map((item, index) =>
+  const read = readList(ctx, value, path).map((item, index) =>
     readPluginEntry(ctx, item, [...path, index], kind, index)
   );
   const seen = new Map<string, number>();
-  for (const entry of entries) {
-    const first = seen.get(entry.name);
+  const count = new Map<string, number>();
+  for (const entry of read) {
+    const key = JSON.stringify([entry.name, entry.realm.toLowerCase()]);
+    const first = seen.get(key);
     if (first !== undefined) {
       fail(
         ctx,
         [...entry.path, "name"],
-        `duplicate ${kind} name ${JSON.stringify(entry.name)}: ${path[0]}[${first}] and ${
-          path[0]
-        }[${entry.index}] must have different names`,
+        `duplicate ${kind} name ${JSON.stringify(entry.name)} in realm ${
+          JSON.stringify(entry.realm)
+        }: ${path[0]}[${first}] and ${path[0]}[${entry.index}] must differ in name or realm`,
       );
     }
-    seen.set(entry.name, entry.index);
+    seen.set(key, entry.index);
+    count.set(entry.name, (count.get(entry.name) ?? 0) + 1);
+  }
+  const entries = read.map((entry) => ({
+    ...entry,
+    id: count.get(entry.name)! > 1 ? `${entry.name}@${entry.realm}` : entry.name,
+  }));
+  const ids = new Map<string, number>();
+  for (const entry of entries) {
+    const first = ids.get(entry.id);
+    if (first !== undefined) {
+      fail(
+        ctx,
+        [...entry.path, "name"],
+        `${kind} id ${JSON.stringify(entry.id)} of ${path[0]}[${entry.index}] is also the id of ${
+          path[0]
+        }[${first}]; rename one of them`,
+      );
+    }
+    ids.set(entry.id, entry.index);
   }
   return entries;
 }
@@ -63,7 +86,7 @@ function readPluginEntry(
   path: KeyPath,
   kind: PluginEntry["kind"],
   index: number,
-): PluginEntry {
+): Omit<PluginEntry, "id"> {
   const table = readTable(ctx, item, path);
   const name = field(ctx, table, [...path, "name"], readNonEmptyString);
   const realm = field(ctx, table, [...path, "realm"], readString);

@@ -35,8 +35,8 @@ const port = (description: string, extra: Schema = {}) =>
   int(description, { minimum: 0, maximum: 65535, ...extra });
 
 const shared: Record<string, Schema> = {
-  store: ref("StoreConfig"),
-  services: list(ref("ServiceConfig"), "Parsed and unused."),
+  store: { ...ref("StoreConfig"), description: "Token store (default: disabled)." },
+  services: list(ref("ServiceConfig"), "Parsed and unused (default none)."),
   providers: list(ref("ProviderConfig"), "Providers, tried in parallel."),
   augmenters: list(ref("AugmenterConfig"), "Augmenters (default none)."),
   jwt: ref("JWTConfig"),
@@ -49,7 +49,8 @@ const shared: Record<string, Schema> = {
   auth: ref("AuthConfig"),
   shutdown: ref("ShutdownConfig"),
 };
-const sharedRequired = ["store", "services", "providers", "jwt", "logging"];
+// auth-o-tron also requires store and services; both may be left out here.
+const sharedRequired = ["providers", "jwt", "logging"];
 
 const pluginEntry = (kind: string, extra: Record<string, Schema>): Schema => ({
   type: "object",
@@ -163,10 +164,14 @@ const SCHEMA: Schema = {
         description: "Signing algorithm; EdDSA is the fastest asymmetric choice.",
       },
       keys: list(ref("JWTKey"), "Asymmetric keys: one active signer, the rest only published."),
-      aud: {
+      audience: {
         type: ["string", "array", "null"],
         items: { type: "string", minLength: 1 },
         description: "The aud claim (a string or a list); omitted when not set.",
+      },
+      aud: {
+        description:
+          "Ignored, as in auth-o-tron (a startup warning says so); use audience for an aud claim.",
       },
       include_jti: { type: "boolean", default: false, description: "Adds a random jti." },
       include_nbf: { type: "boolean", default: false, description: "Adds nbf equal to iat." },

@@ -26,6 +26,14 @@ import { readBruteForce } from "./brute_force.ts";
 
 /** Default `store.path` of the Deno KV backend. */
 export const DEFAULT_STORE_PATH = "./data/tokens.kv";
+/** The store of a file without a `store` section: disabled, default lifetimes. */
+export const DISABLED_STORE: StoreConfig = {
+  enabled: false,
+  defaultTtl: 30 * 86400,
+  maxTtl: 365 * 86400,
+  type: "deno-kv",
+  path: DEFAULT_STORE_PATH,
+};
 /** Store backends this gateway supports. */
 export const STORE_TYPES = ["deno-kv", "postgres"] as const;
 /** Valid `logging.level` values. */
@@ -146,7 +154,9 @@ const readStoreType: Read<StoreConfig["type"]> = (ctx, value, path) => {
     ctx,
     path,
     type === "mongo"
-      ? `the mongo backend is not supported by this gateway; ${supported}`
+      ? `the mongo backend is not supported by this gateway; set store.type: deno-kv (with ` +
+        `store.path) or postgres (with store.uri), then copy the existing tokens with ` +
+        `"deno task import-tokens <mongoexport file>" (docs/tokens.md)`
       : `unknown store type ${describe(type, path)}; ${supported}`,
   );
 };
@@ -171,7 +181,7 @@ export const readStore: Read<StoreConfig> = (ctx, value, path) => {
     );
   }
   const common = { enabled, defaultTtl, maxTtl };
-  if (!enabled) return { ...common, type: "deno-kv", path: DEFAULT_STORE_PATH };
+  if (!enabled) return { ...DISABLED_STORE, ...common };
   const type = field(ctx, table, [...path, "type"], readStoreType, "deno-kv");
   const file = field(
     ctx,

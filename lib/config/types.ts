@@ -21,8 +21,14 @@ export interface PluginEntry {
   readonly index: number;
   /** Key path of the entry, e.g. `["providers", 1]`. */
   readonly path: readonly (string | number)[];
-  /** The entry's `name` (unique within its list). */
+  /** The entry's `name` (unique within its list per realm). */
   readonly name: string;
+  /**
+   * `name`, or `name@realm` when another entry of the list has the same name
+   * in another realm: the key of logs, health, `/status` and the metrics
+   * without a `realm` label.
+   */
+  readonly id: string;
   /** The entry's `realm`. */
   readonly realm: string;
   /** A built-in type (`plain`, `jwt`, …), when given. */
@@ -140,8 +146,10 @@ export interface Config {
     readonly exp: number;
     /** The HS256 secret; required when `algorithm` is HS256. */
     readonly secret?: string;
-    /** The `aud` claim, only when configured (a string or a list). */
-    readonly aud?: string | readonly string[];
+    /** The `aud` claim (`jwt.audience`), only when configured (a string or a list). */
+    readonly audience?: string | readonly string[];
+    /** `jwt.aud` was given: ignored as in auth-o-tron, with a startup warning. */
+    readonly audIgnored: boolean;
     /** Signing algorithm (`jwt.algorithm`, default HS256). */
     readonly algorithm: JwtAlgorithm;
     /** Asymmetric keys: one active signer, the others published only. */

@@ -2,7 +2,7 @@
  * Issues the short-lived JWT the gateway hands to backends (spec 7): HS256
  * over `jwt.secret` by default, or ES256/EdDSA/RS256 with the active
  * `jwt.keys[]` entry; claims in the original's order, `exp` capped by an
- * `exp` attribute, then the optional `aud`, `nbf` and `jti`. Every token
+ * `exp` attribute, then the optional `aud` (`jwt.audience`), `nbf` and `jti`. Every token
  * carries a `kid`. The key is imported once (lib/jwt/keys.ts), never per request.
  *
  * Folder `lib/jwt/`: signing keys and issuing the downstream JWT. Imports `lib/util/`,
@@ -63,7 +63,7 @@ export function claimsFor(
     realm: user.realm,
     attributes: user.attributes,
   };
-  if (jwt.aud !== undefined) claims.aud = jwt.aud;
+  if (jwt.audience !== undefined) claims.aud = jwt.audience;
   if (jwt.includeNbf) claims.nbf = now;
   if (jwt.includeJti) claims.jti = crypto.randomUUID();
   return claims;
@@ -81,7 +81,10 @@ export function createTokenIssuer(jwt: Config["jwt"], signer: SigningKey): Token
   };
 }
 
-/** Logs the startup warnings about `jwt`: a weak HS256 secret, a long lifetime. */
+/**
+ * Logs the startup warnings about `jwt`: a weak HS256 secret, a long lifetime,
+ * and a `jwt.aud` that is ignored (as in auth-o-tron) in favour of `jwt.audience`.
+ */
 export function warnAboutJwt(jwt: Config["jwt"], log: Logger): void {
   const secretBytes = new TextEncoder().encode(jwt.secret ?? "").length;
   if (jwt.algorithm === "HS256" && secretBytes < MIN_SECRET_BYTES) {
@@ -94,6 +97,13 @@ export function warnAboutJwt(jwt: Config["jwt"], log: Logger): void {
       "startup.jwt.long_lifetime",
       "jwt.exp is longer than one hour; downstream tokens should be short-lived",
       { exp: jwt.exp, max_recommended: MAX_QUIET_LIFETIME },
+    );
+  }
+  if (jwt.audIgnored) {
+    log.warn(
+      "startup.jwt.aud_ignored",
+      "jwt.aud is ignored, as in auth-o-tron: issued tokens carry no aud claim; set jwt.audience to add one",
+      { audience_configured: jwt.audience !== undefined },
     );
   }
 }

@@ -25,6 +25,17 @@ export function isTokenShaped(value: string): boolean {
   return TOKEN_SHAPE.test(value);
 }
 
+const LEGACY_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * True when `value` has the shape of an auth-o-tron token (a lower-case UUID,
+ * as its store issued them); such tokens exist here only when imported with
+ * `deno task import-tokens`.
+ */
+export function isLegacyTokenShaped(value: string): boolean {
+  return LEGACY_SHAPE.test(value);
+}
+
 /** The SHA-256 of the token's UTF-8 bytes, as lower-case hex: the only form ever stored. */
 export async function hashToken(token: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));

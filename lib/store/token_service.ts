@@ -23,7 +23,13 @@ import type { Logger } from "../observability/log.ts";
 import type { Counter, CounterSeries } from "../observability/metrics_families.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import { StoreHealth } from "./store_health.ts";
-import { displayPrefix, generateToken, hashToken, isTokenShaped } from "./token_secret.ts";
+import {
+  displayPrefix,
+  generateToken,
+  hashToken,
+  isLegacyTokenShaped,
+  isTokenShaped,
+} from "./token_secret.ts";
 import {
   StoreUnavailableError,
   type TokenOwner,
@@ -179,11 +185,12 @@ export class TokenService {
 
   /**
    * The stored user for a `Bearer` credential, or `undefined` when it is not
-   * one of ours, unknown, expired, or owned outside `realmHint`
-   * (case-insensitive). Throws {@link StoreUnavailableError} when the store fails.
+   * one of ours (an `aot_` token, or a UUID imported from auth-o-tron),
+   * unknown, expired, or owned outside `realmHint` (case-insensitive).
+   * Throws {@link StoreUnavailableError} when the store fails.
    */
   async authenticate(credential: string, realmHint?: string): Promise<ResolvedUser | undefined> {
-    if (!isTokenShaped(credential)) return undefined;
+    if (!isTokenShaped(credential) && !isLegacyTokenShaped(credential)) return undefined;
     const hash = await hashToken(credential);
     const record = await this.#call("find", (signal) => this.#store.findByHash(hash, signal));
     const now = Date.now();
@@ -202,16 +209,26 @@ export class TokenService {
     return records.filter((r) => r.expiresAt > now);
   }
 
-  /** Deletes a token by its secret or its id, only for its owner; true when deleted. */
+  /**
+   * Deletes a token by its secret or its id, only for its owner; true when
+   * deleted. A UUID is an id, else the secret of a token imported from auth-o-tron.
+   */
   async delete(owner: TokenOwner, tokenOrId: string): Promise<boolean> {
     let which: TokenSelector;
     if (isTokenShaped(tokenOrId)) which = { hash: await hashToken(tokenOrId) };
     else if (UUID.test(tokenOrId)) which = { id: tokenOrId.toLowerCase() };
     else return false;
-    const deleted = await this.#call(
+    let deleted = await this.#call(
       "delete",
       (signal) => this.#store.deleteOwned(owner, which, signal),
     );
+    if (!deleted && isLegacyTokenShaped(tokenOrId)) {
+      which = { hash: await hashToken(tokenOrId) };
+      deleted = await this.#call(
+        "delete",
+        (signal) => this.#store.deleteOwned(owner, which, signal),
+      );
+    }
     if (deleted) {
       this.#log.info("store.token.deleted", "token deleted", {
         ...("id" in which ? { token_id: which.id } : {}),

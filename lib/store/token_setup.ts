@@ -43,8 +43,11 @@ export async function openTokenService(
       })
       : await openKvStore(store.path);
   } catch (error) {
-    const reason = errorMessage(error);
     const where = store.type === "postgres" ? "store.uri" : `store.path ${store.path}`;
+    const reason = error instanceof Deno.errors.NotCapable && store.type === "deno-kv"
+      ? `${errorMessage(error)}; this process may not write there: start it with ` +
+        `--allow-write=${storeDirectory(store.path)} (see docs/deployment.md#permissions)`
+      : errorMessage(error);
     throw new GatewayError("ERR_STARTUP", `token store (${where}): ${reason}`, { cause: error });
   }
   storeLog.info("startup.store.ready", "token store opened", {
@@ -52,6 +55,12 @@ export async function openTokenService(
     ...(store.type === "deno-kv" ? { path: store.path } : {}),
   });
   return new TokenService({ store: backend, timeoutMs: config.auth.timeoutInMs, log: storeLog });
+}
+
+/** The directory Deno KV writes (the file and its -wal/-shm companions). */
+function storeDirectory(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
 }
 
 /**

@@ -195,6 +195,8 @@ export interface Provider {
   /**
    * Validates a credential. Resolve to a user to accept it; resolve to
    * `undefined` when it is not yours or not valid. Throw
+   * {@link CredentialRejectedError} when you recognise it as yours and reject
+   * it (401 even if another provider cannot decide), and
    * {@link UpstreamUnavailableError} when you cannot decide (your upstream is
    * down, slow or broken); any other throw counts as a rejection and is logged.
    */
@@ -287,6 +289,23 @@ export class UpstreamUnavailableError extends Error {
     super(message, options);
     this.name = "UpstreamUnavailableError";
     this.kind = kind;
+  }
+}
+
+/**
+ * Thrown by a provider that recognises the credential as its own (for a JWT:
+ * its `kid` is in the provider's key set, or its `iss` is the provider's
+ * issuer) and rejects it. It counts as a rejection, and the answer is 401
+ * even when another provider could not decide: another identity service's
+ * outage must not turn this provider's definitive "no" into a 503.
+ */
+export class CredentialRejectedError extends Error {
+  /** Stable code for logs. */
+  readonly code = "ERR_CREDENTIAL_REJECTED";
+  /** Creates the error; `reason` says why (never the credential). */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "CredentialRejectedError";
   }
 }
 

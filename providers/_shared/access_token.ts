@@ -2,9 +2,16 @@
  * Access-token validation (spec 5.2), shared by the `jwt`, `openid-offline`
  * and `ecmwf-token-generator` providers: a strict compact-JWS pre-check, an
  * algorithm allowlist, a required `kid`, the signature checked by jose
- * against the shared JWKS (`./_jwks.ts`), the claim checks and the user
- * mapping (`./_jwt_claims.ts`). Verified users are cached by credential key,
+ * against the shared JWKS (`./jwks.ts`), the claim checks and the user
+ * mapping (`./jwt_claims.ts`). Verified users are cached by credential key,
  * never past the token's `exp`; concurrent identical tokens share one check.
+ *
+ * When the JWKS cannot be had, the claim checks run on the unverified
+ * payload, so a provider whose JWKS is down still rejects a malformed,
+ * expired or foreign-issuer token (`undefined`) instead of reporting an
+ * outage. A token the provider recognises as its own — its `kid` is in the
+ * key set, or its `iss` is a configured issuer — and rejects throws
+ * {@link CredentialRejectedError}: 401 whatever another provider's state.
  *
  * @module
  */
@@ -16,7 +23,7 @@ import {
   type ProtectedHeaderParameters,
 } from "jose";
 import type { PluginContext, User } from "../../lib/plugin.ts";
-import { UpstreamUnavailableError } from "../../lib/plugin.ts";
+import { CredentialRejectedError, UpstreamUnavailableError } from "../../lib/plugin.ts";
 import {
   type AccessTokenOptions,
   DEFAULT_ALGORITHMS,
@@ -24,7 +31,7 @@ import {
   DEFAULT_TOKEN_CACHE_ENTRIES,
   DEFAULT_TOKEN_CACHE_TTL_S,
 } from "./access_token_options.ts";
-import { DEFAULT_JWKS_SETTINGS, sharedJwksKeySet } from "./jwks.ts";
+import { DEFAULT_JWKS_SETTINGS, type KeySnapshot, sharedJwksKeySet } from "./jwks.ts";
 import { hasDuplicateKeys } from "./json_strict.ts";
 import { type ClaimPolicy, claimProblem, parseClaims, userFromClaims } from "./jwt_claims.ts";
 
@@ -38,7 +45,9 @@ export {
 export interface AccessTokenValidator {
   /**
    * The user for a valid token; `undefined` for an invalid one. Throws
-   * {@link UpstreamUnavailableError} only when the JWKS cannot be obtained.
+   * {@link CredentialRejectedError} for an invalid token it recognises as its
+   * own, and {@link UpstreamUnavailableError} only when the JWKS cannot be
+   * obtained for a token it could not judge without it.
    */
   validate(token: string, signal: AbortSignal): Promise<User | undefined>;
   /** JWKS health for `Provider.status()`. */
@@ -127,20 +136,56 @@ export function createAccessTokenValidator(
     return null;
   }
 
+  /** Rejects a token this provider recognises as its own: 401 whatever the others say. */
+  function rejectOwn(reason: string): never {
+    context.log.debug("providers.jwt.token.invalid", "access token rejected", {
+      reason,
+      own_token: true,
+    });
+    throw new CredentialRejectedError(`access token rejected: ${reason}`);
+  }
+
+  /** The still unverified payload as a JSON object, if it is one. */
+  function unverifiedClaims(token: string): Record<string, unknown> | undefined {
+    try {
+      return parseClaims(base64url.decode(token.split(".")[1]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Why the claims (verified or not) are refused, or the user they make. */
+  function judgeClaims(claims: Record<string, unknown> | undefined): User | string {
+    if (claims === undefined) return "payload is not a JSON object";
+    const problem = claimProblem(claims, policy, Math.floor(Date.now() / 1000));
+    if (problem !== undefined) return problem;
+    return userFromClaims(claims, providerName) ?? "malformed roles claims";
+  }
+
   async function check(token: string, kid: string): Promise<User | null> {
-    const keys = await jwks.keysFor(kid, NO_SIGNAL);
-    if (!keys.kids.has(kid)) return reject("unknown kid");
+    let keys: KeySnapshot;
+    try {
+      keys = await jwks.keysFor(kid, NO_SIGNAL);
+    } catch (error) {
+      // Without keys, what needs none is still a definitive "no", not an outage.
+      const local = judgeClaims(unverifiedClaims(token));
+      if (typeof local === "string") return reject(`without the JWKS: ${local}`);
+      throw error;
+    }
+    if (!keys.kids.has(kid)) {
+      const iss = unverifiedClaims(token)?.iss;
+      const ours = typeof iss === "string" && policy.issuers?.includes(iss) === true;
+      return ours ? rejectOwn("unknown kid for this issuer") : reject("unknown kid");
+    }
+    // From here the kid is one of this provider's keys: every rejection is its own.
     let payload: Uint8Array;
     try {
       ({ payload } = await compactVerify(token, (header) => keys.resolve(header), { algorithms }));
     } catch (error) {
-      return reject((error as { code?: string }).code ?? "verification failed");
+      return rejectOwn((error as { code?: string }).code ?? "verification failed");
     }
-    const claims = parseClaims(payload);
-    if (claims === undefined) return reject("payload is not a JSON object");
-    const problem = claimProblem(claims, policy, Math.floor(Date.now() / 1000));
-    if (problem !== undefined) return reject(problem);
-    return userFromClaims(claims, providerName) ?? reject("malformed roles claims");
+    const user = judgeClaims(parseClaims(payload));
+    return typeof user === "string" ? rejectOwn(user) : user;
   }
 
   /** Until min(exp, now + TTL); nothing for rejections or tokens already past `exp`. */

@@ -2,14 +2,18 @@
  * The flow shared by the two token-exchange providers (`openid-offline` and
  * `ecmwf-token-generator`): check the presented long-lived token with the
  * identity service, exchange it for an access token, validate that access
- * token against the JWKS (`./_access_token.ts`). Both upstream steps go
+ * token against the JWKS (`./access_token.ts`). Both upstream steps go
  * through their own verdict cache (single-flight, keyed by credential key);
  * when the exchange refuses a token the check's cached verdict is dropped.
+ * An exchanged access token that fails validation is a credential the
+ * identity service recognised as its own, so it is rejected with
+ * {@link CredentialRejectedError} (401 even while another provider is down).
  *
  * @module
  */
 
 import {
+  CredentialRejectedError,
   type PluginContext,
   type Provider,
   type UpstreamResponse,
@@ -98,7 +102,11 @@ export function createExchangeProvider(
         checks.forget(credential);
         return undefined;
       }
-      return await validator.validate(exchanged.accessToken, signal);
+      const user = await validator.validate(exchanged.accessToken, signal);
+      if (user === undefined) {
+        throw new CredentialRejectedError("the exchanged access token was rejected");
+      }
+      return user;
     },
     status: () => validator.status(),
     async [Symbol.asyncDispose]() {

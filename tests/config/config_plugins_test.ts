@@ -21,6 +21,7 @@ Deno.test("parseConfig() plugin entries split host keys from options", () => {
     index: 0,
     path: ["providers", 0],
     name: "a",
+    id: "a",
     realm: "r",
     type: "jwt",
     onError: "skip",
@@ -67,15 +68,20 @@ Deno.test("parseConfig() a plugin entry needs name, realm and exactly one of typ
   assert.match(list.message, /^config\.yaml:8:5 providers: expected a list, got a mapping$/);
 });
 
-Deno.test("parseConfig() duplicate names within a list are refused, naming both indices", () => {
+Deno.test("parseConfig() one name in two realms is accepted as name@realm; the same name and realm is refused", () => {
+  const shared = withProviders(
+    "  - {type: plain, name: a, realm: r}\n  - {type: plain, name: b, realm: r}\n  - {type: jwt, name: a, realm: s}\n",
+  );
+  assert.deepEqual(shared.providers.map((p) => p.id), ["a@r", "b", "a@s"]);
+  assert.deepEqual(shared.providers.map((p) => p.name), ["a", "b", "a"]);
   const error = configError(() =>
     withProviders(
-      "  - {type: plain, name: a, realm: r}\n  - {type: plain, name: b, realm: r}\n  - {type: jwt, name: a, realm: s}\n",
+      "  - {type: plain, name: a, realm: r}\n  - {type: plain, name: b, realm: r}\n  - {type: jwt, name: a, realm: R}\n",
     )
   );
   assert.equal(
     error.message,
-    'config.yaml:10:23 providers[2].name: duplicate provider name "a": providers[0] and providers[2] must have different names',
+    'config.yaml:10:23 providers[2].name: duplicate provider name "a" in realm "R": providers[0] and providers[2] must differ in name or realm',
   );
   assert.deepEqual(error.keyPath, ["providers", 2, "name"]);
   const aug = configError(() =>
@@ -85,7 +91,17 @@ Deno.test("parseConfig() duplicate names within a list are refused, naming both 
   );
   assert.match(
     aug.message,
-    /augmenters\[1\]\.name: duplicate augmenter name "x": augmenters\[0\] and augmenters\[1\]/,
+    /augmenters\[1\]\.name: duplicate augmenter name "x" in realm "r": augmenters\[0\] and augmenters\[1\]/,
+  );
+  const clash = configError(() =>
+    withProviders(
+      "  - {type: plain, name: a, realm: b@c}\n  - {type: plain, name: a@b, realm: c}\n" +
+        "  - {type: plain, name: a, realm: d}\n  - {type: plain, name: a@b, realm: e}\n",
+    )
+  );
+  assert.match(
+    clash.message,
+    /providers\[1\]\.name: provider id "a@b@c" of providers\[1\] is also the id of providers\[0\]/,
   );
   // The same name in both lists is fine.
   const both = parseConfig(
@@ -97,6 +113,7 @@ Deno.test("parseConfig() duplicate names within a list are refused, naming both 
     {},
   );
   assert.equal(both.augmenters[0].name, both.providers[0].name);
+  assert.equal(both.providers[0].id, "x");
 });
 
 Deno.test("parseConfig() augmenter on_error is skip or fail, default skip", () => {

@@ -90,3 +90,28 @@ Deno.test("parseConfig() v1 requires bind_address; port 9090 collides with metri
     "v1.yaml:2:15 bind_address: application port and metrics port are both 9090, they must be different",
   );
 });
+
+Deno.test("parseConfig() v1 and v2 both ignore jwt.aud; jwt.audience is the claim (issue 17)", () => {
+  const jwt = (line: string) =>
+    parseConfig(
+      `version: "1.0.0"
+bind_address: "127.0.0.1:8080"
+providers: []
+jwt: {iss: i, exp: 1, secret: s, ${line}}
+logging: {level: info, format: json}
+`,
+      "v1.yaml",
+      {},
+    ).jwt;
+  assert.equal(jwt("aud: my-api").audIgnored, true);
+  assert.equal(jwt("aud: my-api").audience, undefined);
+  assert.equal(jwt("aud: [a, b]").audience, undefined);
+  assert.deepEqual(jwt("audience: [a, b]").audience, ["a", "b"]);
+  assert.equal(jwt("audience: a").audIgnored, false);
+  const v2 = parseConfig(
+    `version: "2.0.0"\nserver: {port: 1}\nproviders: []\njwt: {iss: i, exp: 1, secret: s, aud: x}\nlogging: {level: info, format: json}\n`,
+    "v2.yaml",
+    {},
+  ).jwt;
+  assert.deepEqual([v2.audIgnored, v2.audience], [true, undefined]);
+});

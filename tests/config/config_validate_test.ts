@@ -25,8 +25,8 @@ Deno.test("parseConfig() version must be the string 1.0.0 or 2.0.0 (checklist 3)
   assert.equal(parse(edit('version: "2.0.0"', "version: 2.0.0")).sourceVersion, "2.0.0");
 });
 
-Deno.test("parseConfig() v2 requires server, store, services, providers, jwt and logging (checklist 4, 5)", () => {
-  for (const key of ["server", "store", "services", "providers", "jwt", "logging"]) {
+Deno.test("parseConfig() v2 requires server, providers, jwt and logging (checklist 4, 5)", () => {
+  for (const key of ["server", "providers", "jwt", "logging"]) {
     const error = configError(() => parse(without(key)));
     assert.deepEqual(error.keyPath, [key]);
     assert.match(error.message, new RegExp(`^config\\.yaml:1:1 ${key}: is required$`));
@@ -41,8 +41,15 @@ Deno.test("parseConfig() v2 requires server, store, services, providers, jwt and
     const error = configError(() => parse(without(`  ${key}`)));
     assert.match(error.message, new RegExp(`logging\\.${key}: is required$`));
   }
-  const nullStore = configError(() => parse(edit("store:\n  enabled: false", "store:")));
-  assert.match(nullStore.message, /store: is required, got null/);
+});
+
+Deno.test("parseConfig() a file without store or services starts: no store, no services (row 5)", () => {
+  const bare = parse(without("services", without("store")));
+  assert.deepEqual(bare.services, []);
+  assert.equal(bare.store.enabled, false);
+  assert.deepEqual(bare.store, parse(MINIMAL).store, "the same as store: { enabled: false }");
+  assert.equal(parse(edit("store:\n  enabled: false", "store:")).store.enabled, false);
+  assert.deepEqual(parse(edit("services: []", "services:")).services, []);
 });
 
 Deno.test("parseConfig() wrong types name line, column and key path", () => {
@@ -189,7 +196,9 @@ Deno.test("parseConfig() store backends: deno-kv default, postgres needs uri, mo
   );
   assert.equal(
     mongo.message,
-    "config.yaml:6:9 store.type: the mongo backend is not supported by this gateway; supported types: deno-kv, postgres",
+    "config.yaml:6:9 store.type: the mongo backend is not supported by this gateway; " +
+      "set store.type: deno-kv (with store.path) or postgres (with store.uri), then copy the " +
+      'existing tokens with "deno task import-tokens <mongoexport file>" (docs/tokens.md)',
   );
   const other = configError(() => store("  enabled: true\n  type: redis"));
   assert.match(

@@ -101,7 +101,7 @@ systemTest(
       assert.equal(bad.code, 1, alg);
       assert.match(bad.stdout, /invalid token/);
     }
-    await using hs = await gateway("HS256", "  aud: my-api\n");
+    await using hs = await gateway("HS256", "  audience: my-api\n");
     const token = (await issue(hs)).slice(7);
     const secretEnv = { AUTHOTRON_JWT_SECRET: SECRET };
     const noAudience = await runPython([hs.url, "authotron-test", token], secretEnv);
@@ -117,6 +117,33 @@ systemTest(
       AUTHOTRON_AUDIENCE: "my-api",
     });
     assert.equal(wrong.code, 1);
+  },
+);
+
+systemTest(
+  "PyJWT without audience= verifies the token of an auth-o-tron config that sets jwt.aud",
+  [PYTHON],
+  async () => {
+    if (!pythonHasJwt()) {
+      const reason = `${PYTHON} cannot import jwt (apt-get install python3-jwt)`;
+      if (isCi()) throw new Error(reason);
+      Deno.stderr.writeSync(new TextEncoder().encode(`SKIPPED PyJWT jwt.aud: ${reason}\n`));
+      return;
+    }
+    // The backend code of an auth-o-tron deployment: no audience argument at all.
+    const script = "import jwt, sys, json\n" +
+      "print(json.dumps(jwt.decode(sys.argv[1], sys.argv[2], algorithms=['HS256'])))\n";
+    await using gw = await gateway("HS256", "  aud: my-api\n");
+    const token = (await issue(gw)).slice(7);
+    const out = await new Deno.Command(PYTHON, {
+      args: ["-c", script, token, SECRET],
+      clearEnv: true,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const claims = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(claims.username, "adam");
+    assert.equal("aud" in claims, false);
   },
 );
 

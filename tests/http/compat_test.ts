@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
+import { loadConfig } from "../../lib/config/load.ts";
 
 const TWO_REALMS = testConfig(`
 providers:
@@ -75,6 +76,90 @@ Deno.test("/providers never lists the token store, even when it is enabled (row 
       (await gw.request("/providers")).body,
       '{"providers":[{"name":"local","type":"plain","realm":"r"}]}',
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the original's offline_integration config starts: one provider name in two realms (issue 17)", async () => {
+  const yaml = await Deno.readTextFile(
+    new URL("../fixtures/config/original_offline.yaml", import.meta.url),
+  );
+  await using gw = await startGateway(yaml, {
+    env: { AOT_SERVER__PORT: "0", AOT_METRICS__ENABLED: "true", AOT_METRICS__PORT: "0" },
+  });
+  const login = (userPass: string, realm?: string) =>
+    gw.request("/authenticate", {
+      headers: {
+        authorization: basicAuth(userPass),
+        ...(realm === undefined ? {} : { "x-auth-realm": realm }),
+      },
+    });
+  const ecmwf = await login("adam:admin");
+  assert.equal(ecmwf.res.status, 200);
+  assert.deepEqual(claimsOf(ecmwf.res).realm, "ecmwf");
+  assert.deepEqual(claimsOf(ecmwf.res).roles, ["user", "admin"]);
+  const other = await login("adam:other");
+  assert.equal(other.res.status, 200);
+  assert.deepEqual([claimsOf(other.res).realm, claimsOf(other.res).roles], ["other", ["user"]]);
+  assert.equal((await login("adam:wrongpassword")).res.status, 401);
+  assert.equal((await login("adam:admin", "other")).res.status, 401, "realms stay separate");
+
+  const listed = JSON.parse((await gw.request("/providers")).body);
+  assert.deepEqual(
+    listed.providers.filter((p: { name: string }) => p.name === "Plain provider")
+      .map((p: { realm: string }) => p.realm),
+    ["ecmwf", "other"],
+  );
+  const metrics = await gw.request(`${gw.metricsUrl}/metrics`);
+  for (const realm of ["ecmwf", "other"]) {
+    const series =
+      `auth_provider_attempts_total{provider_name="Plain provider",provider_type="Basic",realm="${realm}",result="success"} 1`;
+    assert.ok(metrics.body.includes(series), series);
+  }
+  const status = JSON.parse((await gw.request(`${gw.metricsUrl}/status`)).body);
+  assert.deepEqual(
+    status.plugins.filter((p: { kind: string }) => p.kind === "provider")
+      .map((p: { name: string }) => p.name),
+    ["ECMWF API Provider", "Plain provider@ecmwf", "Plain provider@other"],
+  );
+  const warnings = gw.logs.filter((l) => l.includes("startup.providers.shared_name"));
+  assert.equal(warnings.length, 2, gw.logs.join("\n"));
+  assert.ok(warnings[1]!.includes("Plain provider@other"), warnings[1]);
+});
+
+Deno.test("auth-o-tron's examples/nginx-auth config starts unchanged; its jwt.aud adds no claim (issue 17)", async () => {
+  const yaml = await Deno.readTextFile(
+    new URL("../fixtures/config/original_nginx_auth.yaml", import.meta.url),
+  );
+  await using gw = await startGateway(yaml, {
+    env: { AOT_SERVER__PORT: "0", AOT_SERVER__HOST: "127.0.0.1", AOT_METRICS__PORT: "0" },
+  });
+  const { res } = await gw.request("/authenticate", {
+    headers: { authorization: basicAuth("test_user:secret123") },
+  });
+  assert.equal(res.status, 200);
+  const claims = claimsOf(res);
+  assert.equal(claims.realm, "localrealm");
+  assert.equal("aud" in claims, false, "jwt.aud: authotron-test is ignored, as in the original");
+  assert.equal(gw.logs.filter((l) => l.includes("startup.jwt.aud_ignored")).length, 1);
+});
+
+Deno.test("auth-o-tron's documented complete example is refused only for its MongoDB store, naming the way out", async () => {
+  const path = new URL("../fixtures/config/original_docs_example.yaml", import.meta.url).pathname;
+  const text = await Deno.readTextFile(path);
+  const error = await loadConfig(path, {}).then(() => undefined, (e: Error) => e);
+  assert.match(
+    String(error?.message),
+    /store\.type: the mongo backend is not supported by this gateway; set store\.type: deno-kv .*deno task import-tokens/,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "aot-compat-" });
+  try {
+    const kv = text.replace("type: mongo", `type: deno-kv\n  path: ${dir}/tokens.kv`);
+    await Deno.writeTextFile(`${dir}/config.yaml`, kv);
+    const config = await loadConfig(`${dir}/config.yaml`, {});
+    assert.equal(config.store.type, "deno-kv", "the only change needed is the store");
+    assert.equal(config.jwt.audIgnored, true);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

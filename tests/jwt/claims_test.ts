@@ -43,10 +43,10 @@ async function clientDecode(token: string, secret: string) {
   };
 }
 
-Deno.test("claimsFor() adds aud, nbf and jti only when configured, after the original claims", async () => {
+Deno.test("claimsFor() adds aud (jwt.audience), nbf and jti only when configured, after the original claims", async () => {
   await using gw = await startGateway(
     jwtConfig(
-      `  exp: 300\n  secret: ${SECRET}\n  aud: [backend-a, backend-b]\n  include_jti: true\n  include_nbf: true\n`,
+      `  exp: 300\n  secret: ${SECRET}\n  audience: [backend-a, backend-b]\n  include_jti: true\n  include_nbf: true\n`,
       PLAIN_PROVIDER,
     ),
   );
@@ -64,9 +64,9 @@ Deno.test("claimsFor() adds aud, nbf and jti only when configured, after the ori
   );
 });
 
-Deno.test("claimsFor() keeps a single aud a string and adds nothing else", async () => {
+Deno.test("claimsFor() keeps a single jwt.audience a string and adds nothing else", async () => {
   await using gw = await startGateway(
-    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  aud: my-api\n`, PLAIN_PROVIDER),
+    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  audience: my-api\n`, PLAIN_PROVIDER),
   );
   const payload = decodeJwt(await issue(gw.url));
   assert.deepEqual(Object.keys(payload), [...ORIGINAL_CLAIMS, "aud"]);
@@ -85,6 +85,32 @@ Deno.test("authotron-client decode (spec 7.3) still accepts the HS256 token with
   assert.deepEqual(user.roles, new Set(["user", "default"]));
   assert.deepEqual(user.scopes, {});
   await assert.rejects(clientDecode(token, "another-secret-that-is-long-enough"));
+});
+
+Deno.test("jwt.aud is ignored as in auth-o-tron: no aud claim, one startup warning", async () => {
+  for (const aud of ["my-api", "[backend-a, backend-b]", "[]", "{ odd: value }"]) {
+    await using gw = await startGateway(
+      jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  aud: ${aud}\n`, PLAIN_PROVIDER),
+    );
+    const payload = decodeJwt(await issue(gw.url));
+    assert.deepEqual(Object.keys(payload), ORIGINAL_CLAIMS, aud);
+    await issue(gw.url);
+    const warnings = gw.logs.filter((line) => line.includes("startup.jwt.aud_ignored"));
+    assert.equal(warnings.length, 1, gw.logs.join("\n"));
+    assert.match(warnings[0]!, /jwt\.audience/);
+  }
+  await using both = await startGateway(
+    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n  aud: old\n  audience: new\n`, PLAIN_PROVIDER),
+  );
+  assert.equal(
+    decodeJwt(await issue(both.url)).aud,
+    "new",
+    "jwt.audience wins; jwt.aud is ignored",
+  );
+  await using quiet = await startGateway(
+    jwtConfig(`  exp: 300\n  secret: ${SECRET}\n`, PLAIN_PROVIDER),
+  );
+  assert.ok(!quiet.logs.join("\n").includes("startup.jwt.aud_ignored"));
 });
 
 Deno.test("warnAboutJwt() warns about lifetimes over one hour and weak HS256 secrets only", async () => {

@@ -52,12 +52,15 @@ Deno.test("readJwt() defaults to HS256 and requires the secret only for HS256", 
   assert.equal(keys.signer.key.extractable, false);
 });
 
-Deno.test("readJwt() refuses a bad algorithm, aud and not_after, naming line and key", async () => {
+Deno.test("readJwt() refuses a bad algorithm, audience and not_after, naming line and key", async () => {
   await rejects(
     /config\.yaml:9:\d+ jwt\.algorithm: expected one of HS256, ES256, EdDSA, RS256, got "HS512"/,
     "  exp: 60\n  algorithm: HS512\n",
   );
-  await rejects(/jwt\.aud: must not be an empty list/, "  exp: 60\n  secret: s\n  aud: []\n");
+  await rejects(
+    /jwt\.audience: must not be an empty list/,
+    "  exp: 60\n  secret: s\n  audience: []\n",
+  );
   await rejects(
     /jwt\.keys\[0\]\.not_after: expected an ISO 8601 date-time/,
     "  exp: 60\n  secret: s\n  keys:\n    - { public_key: x, not_after: tomorrow }\n",

@@ -63,7 +63,7 @@ Deno.test("main.ts refuses bad versions, missing v2 sections, a port collision a
     ["version 3.0.0", V2.replace('"2.0.0"', '"3.0.0"'), /version/],
     ["version 2 unquoted", V2.replace('"2.0.0"', "2"), /version/],
     ["no server", without("server"), /server/],
-    ...["store", "services", "providers", "jwt", "logging"].map((
+    ...["providers", "jwt", "logging"].map((
       key,
     ): [string, string, RegExp] => [`no ${key}`, without(key), new RegExp(key)]),
     [
@@ -78,6 +78,25 @@ Deno.test("main.ts refuses bad versions, missing v2 sections, a port collision a
     assert.equal(code, 1, label);
     assert.match(stderr, /^Error loading configuration: /, label);
     assert.match(stderr, pattern, label);
+  }
+});
+
+Deno.test("main.ts serves a file without store: or services: (row 5, issue 17)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aot-compat-" });
+  try {
+    const yaml = without("store").replace("services: []\n", "")
+      .replace("port: 18080", "port: 0");
+    await Deno.writeTextFile(`${dir}/config.yaml`, yaml);
+    const main = await startMain(
+      [],
+      { AOT_CONFIG_PATH: `${dir}/config.yaml` },
+      "startup.server.listening",
+    );
+    const code = await main.stop();
+    assert.match(main.output, /startup\.server\.listening/);
+    assert.equal(code, 0, main.output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { base64url, type JWK } from "jose";
 import jwt from "../../providers/jwt.ts";
 import type { Provider } from "../../lib/plugin.ts";
-import { callContext, pluginContext } from "../support/plugin_context.ts";
+import { pluginContext, verdict } from "../support/plugin_context.ts";
 import {
   baseClaims,
   rawToken,
@@ -32,8 +32,9 @@ async function provider(uri: string, extra: Record<string, unknown> = {}): Promi
   return await jwt.create(jwt.parseOptions!({ cert_uri: uri, ...extra }), pluginContext("TestJWT"));
 }
 
+/** The user, or `undefined` for any rejection (its own or not). */
 function check(p: Provider, token: string) {
-  return Promise.resolve(p.authenticate(token, callContext()));
+  return verdict(p, token);
 }
 
 /** Signs arbitrary payload bytes with the HS512 key (to test what the claim parser sees). */

@@ -24,7 +24,7 @@ import type { JWK } from "jose";
 import jwt from "../../providers/jwt.ts";
 import { SUPPORTED_ALGORITHMS } from "../../providers/_shared/access_token_options.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { callContext, captureLogger, pluginContext } from "../support/plugin_context.ts";
+import { captureLogger, pluginContext, verdict } from "../support/plugin_context.ts";
 import { startJwksServer } from "../support/jwks_server.ts";
 
 interface Vector {
@@ -99,7 +99,7 @@ async function judge(group: Group, vector: Vector): Promise<{ verdict: Verdict; 
   const provider = await jwt.create(options, pluginContext("wycheproof", "test", log));
   try {
     const token = typeof vector.jws === "string" ? vector.jws : JSON.stringify(vector.jws);
-    const user = await provider.authenticate(token, callContext());
+    const user = await verdict(provider, token);
     const reason = String(log.lines.at(-1)?.attributes?.reason ?? "pre-check");
     if (user !== undefined) return { verdict: "signature ok", why: "accepted" };
     return { verdict: CLAIM_STAGE.test(reason) ? "signature ok" : "rejected", why: reason };

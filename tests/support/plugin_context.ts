@@ -7,10 +7,13 @@
 import assert from "node:assert/strict";
 import {
   type CallContext,
+  CredentialRejectedError,
+  type LogAttributes,
   OptionsError,
   type PluginContext,
   type PluginLogger,
   type PluginOptions,
+  type Provider,
 } from "../../lib/plugin.ts";
 import { createPluginServices } from "../../lib/plugins/services.ts";
 import { type LogRecord, recordingLogger } from "@authotron/plugin/testing";
@@ -46,6 +49,24 @@ export function pluginContext(
 /** A per-call context with a fresh signal. */
 export function callContext(signal: AbortSignal = new AbortController().signal): CallContext {
   return { signal, log: captureLogger() };
+}
+
+/**
+ * `provider.authenticate(credential)` as the race sees it: the user, or
+ * `undefined` for a rejection — including one the provider claims as its own
+ * ({@link CredentialRejectedError}). Outages still throw.
+ */
+export async function verdict(
+  provider: Provider,
+  credential: string,
+  ctx: CallContext = callContext(),
+) {
+  try {
+    return await provider.authenticate(credential, ctx);
+  } catch (error) {
+    if (error instanceof CredentialRejectedError) return undefined;
+    throw error;
+  }
 }
 
 /** `base64(text)` as a Basic credential (UTF-8). */
