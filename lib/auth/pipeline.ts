@@ -11,7 +11,7 @@
  */
 
 import { Augmentation, type AugmenterSlot } from "./augmentation.ts";
-import { type HeaderFailure, parseAuthorization } from "./credentials.ts";
+import { type HeaderFailure, parseAuthorization, UNREADABLE_REALM } from "./credentials.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { ResolvedUser } from "../plugin.ts";
@@ -206,6 +206,7 @@ export class AuthPipeline {
   #eligible(scheme: string, realmHeader: string | undefined): readonly ProviderSlot[] {
     const slots = this.#byScheme.get(scheme) ?? [];
     if (realmHeader === undefined) return slots;
+    if (realmHeader === UNREADABLE_REALM) return [];
     const wanted = realmHeader.toLowerCase();
     return slots.filter((slot) =>
       slot.anyRealm === true || slot.filterRealm?.toLowerCase() === wanted

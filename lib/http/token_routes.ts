@@ -10,7 +10,7 @@
 
 import { clientAddress, failureResponse, RETRY_AFTER_SECONDS } from "./app_routes.ts";
 import type { Config } from "../config/types.ts";
-import { readAsciiHeader } from "../auth/credentials.ts";
+import { readAsciiHeader, readRealmHeader } from "../auth/credentials.ts";
 import type { AuthPipeline } from "../auth/pipeline.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import type { Route, RouteContext, RouteHandler } from "./router.ts";
@@ -63,7 +63,7 @@ async function authenticate(
 ): Promise<Caller> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
-    readAsciiHeader(req.headers, "x-auth-realm"),
+    readRealmHeader(req.headers.get("x-auth-realm")),
     clientAddress(req, deps.config, ctx),
   );
   if (outcome.ok) return { user: outcome.user, viaToken: outcome.provider === TOKEN_PROVIDER_NAME };
