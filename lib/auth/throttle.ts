@@ -125,6 +125,15 @@ function canonicalPeer(peer: string): string {
   return canonical;
 }
 
+/** True when `peer` lies in `trustedProxies` (CIDR strings, as configured). */
+export function isTrustedProxy(
+  peer: string | undefined,
+  trustedProxies: readonly string[],
+): boolean {
+  const bytes = peer === undefined ? undefined : parseIp(peer);
+  return bytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, bytes));
+}
+
 /**
  * Resolves the client address: the peer, or `X-Real-IP` when the peer lies in
  * `trustedProxies` (CIDR strings, as configured) and the header is an IP.
@@ -135,12 +144,9 @@ export function resolveClientAddress(
   trustedProxies: readonly string[],
 ): string | undefined {
   if (peer === undefined) return undefined;
-  if (realIpHeader !== undefined) {
-    const peerBytes = parseIp(peer);
-    if (peerBytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, peerBytes))) {
-      const forwarded = parseIp(realIpHeader.trim());
-      if (forwarded !== undefined) return formatIp(forwarded);
-    }
+  if (realIpHeader !== undefined && isTrustedProxy(peer, trustedProxies)) {
+    const forwarded = parseIp(realIpHeader.trim());
+    if (forwarded !== undefined) return formatIp(forwarded);
   }
   return canonicalPeer(peer);
 }
