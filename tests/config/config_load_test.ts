@@ -107,6 +107,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     realm: "ecmwf",
     type: "plain",
     onError: "skip",
+    upstreamLimits: { maxConcurrent: 64, maxPerSecond: 200 },
     options: {
       users: [
         { username: "alice", password: "alice-pw", roles: ["admin"] },
@@ -123,6 +124,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     realm: "",
     module: "./plugins/custom.ts",
     onError: "skip",
+    upstreamLimits: { maxConcurrent: 64, maxPerSecond: 200 },
     options: { on_error: "fail", endpoint: "http://127.0.0.1:1/" },
   });
   assert.deepEqual(
