@@ -22,6 +22,7 @@ import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./auth/pipe
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugins/loader.ts";
 import { createPluginServices } from "./plugins/services.ts";
+import { limitUpstream, type UpstreamHttp } from "./plugins/upstream.ts";
 import { createRouter, type Route, type ServeHandler } from "./http/router.ts";
 import { registerCollectedMetrics } from "./observability/metrics_collected.ts";
 import { PluginHealth } from "./plugins/health.ts";
@@ -92,6 +93,30 @@ function warnSharedName(log: Logger, entry: PluginEntry): void {
   );
 }
 
+/**
+ * The entry's share of the upstream HTTP layer, bounded by its
+ * `upstream_max_concurrent` and `upstream_max_per_second` (#22 F6). A
+ * refused request counts in `authotron_upstream_failures_total{kind="limited"}`
+ * (through the provider's failure) and logs `provider.upstream.limited`
+ * (warn, rate-limited).
+ */
+function limitedHttp(http: UpstreamHttp, entry: PluginEntry, log: Logger): UpstreamHttp {
+  const { maxConcurrent, maxPerSecond } = entry.upstreamLimits;
+  return limitUpstream(http, entry.upstreamLimits, (reason) =>
+    log.throttled(
+      "warn",
+      `upstream.limited.${reason}`,
+      "provider.upstream.limited",
+      "upstream check refused: the provider's bound on upstream requests was reached",
+      {
+        provider: entry.name,
+        reason,
+        upstream_max_concurrent: maxConcurrent,
+        upstream_max_per_second: maxPerSecond,
+      },
+    ));
+}
+
 /** Builds the gateway: every plugin is loaded and created before this resolves. */
 export async function createGateway(
   config: Config,
@@ -118,6 +143,7 @@ export async function createGateway(
       if (entry.id !== entry.name) warnSharedName(pluginLog, entry);
       const instance = await createPlugin(plugin, config, pluginLog, {
         ...services,
+        http: limitedHttp(services.http, entry, pluginLog),
         createCache: (name, cacheOptions) =>
           services.createCache(`${entry.id}/${name}`, cacheOptions),
       });

@@ -49,6 +49,22 @@ export function visibleAscii(value: string | null): string | undefined {
   return value !== null && VISIBLE_ASCII.test(value) ? value : undefined;
 }
 
+/**
+ * What the pipeline gets for an `X-Auth-Realm` that is present but not
+ * visible ASCII (or sent twice with such a value): it matches no provider,
+ * so the request is 401. It never widens to "no realm filter" (#22 F2).
+ */
+export const UNREADABLE_REALM = "\u0000unreadable";
+
+/**
+ * Reads `X-Auth-Realm`: `undefined` when absent, the value when visible
+ * ASCII, {@link UNREADABLE_REALM} otherwise.
+ */
+export function readRealmHeader(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  return visibleAscii(value) ?? UNREADABLE_REALM;
+}
+
 /** Maps a scheme to its canonical form: `bearer` → `Bearer`, `basic`/`plain` → `Basic`. */
 export function normaliseScheme(scheme: string): string {
   const lower = scheme.toLowerCase();

@@ -11,13 +11,13 @@
  */
 
 import { Augmentation, type AugmenterSlot } from "./augmentation.ts";
-import { type HeaderFailure, parseAuthorization } from "./credentials.ts";
+import { type HeaderFailure, parseAuthorization, UNREADABLE_REALM } from "./credentials.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import { type ProviderSlot, raceProviders } from "./provider_race.ts";
-import type { AuthThrottle } from "./throttle.ts";
+import type { AuthThrottle, BasicVerdict } from "./throttle.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 
 export type { AugmenterSlot, ProviderSlot };
@@ -108,14 +108,15 @@ export class AuthPipeline {
       return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
     }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
-    return span.run(() => this.#authenticate(authorization, realmHeader)).then((outcome) => {
+    const basic = { verdict: "absent" as BasicVerdict };
+    return span.run(() => this.#authenticate(authorization, realmHeader, basic)).then((outcome) => {
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
       span.end();
-      if (outcome.ok) throttle?.succeeded(gate?.keys);
-      else if (outcome.reason === "all_failed" || outcome.reason === "invalid_header") {
-        throttle?.failed(gate?.keys); // never for outages (upstream_unavailable) or no header
-      }
+      // Outages (upstream_unavailable) and a missing header never count by themselves.
+      const clientFailed = !outcome.ok &&
+        (outcome.reason === "all_failed" || outcome.reason === "invalid_header");
+      throttle?.settle(gate?.keys, clientFailed, basic.verdict);
       return outcome;
     });
   }
@@ -123,6 +124,7 @@ export class AuthPipeline {
   async #authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
+    basic: { verdict: BasicVerdict },
   ): Promise<AuthOutcome> {
     const started = performance.now();
     const { log, metrics } = this.#options;
@@ -147,6 +149,7 @@ export class AuthPipeline {
       });
     }
     let unavailable = false;
+    if (parsed.credentials.has("Basic")) basic.verdict = "undecided";
     for (const [scheme, credential] of parsed.credentials) {
       const eligible = this.#eligible(scheme, realmHeader);
       if (eligible.length === 0) {
@@ -159,6 +162,9 @@ export class AuthPipeline {
         continue;
       }
       const result = await raceProviders(eligible, credential, realmHeader, this.#options);
+      if (scheme === "Basic" && (result.user || !result.unavailable)) {
+        basic.verdict = result.user ? "accepted" : "rejected";
+      }
       if (result.user) {
         const augmentation = await this.#augmentation.augment(result.user);
         if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
@@ -200,6 +206,7 @@ export class AuthPipeline {
   #eligible(scheme: string, realmHeader: string | undefined): readonly ProviderSlot[] {
     const slots = this.#byScheme.get(scheme) ?? [];
     if (realmHeader === undefined) return slots;
+    if (realmHeader === UNREADABLE_REALM) return [];
     const wanted = realmHeader.toLowerCase();
     return slots.filter((slot) =>
       slot.anyRealm === true || slot.filterRealm?.toLowerCase() === wanted

@@ -29,6 +29,13 @@ export type ThrottleCheck =
   | { readonly blocked: false; readonly keys: ThrottleKeys | undefined }
   | { readonly blocked: true; readonly reason: ThrottleReason; readonly retryAfterS: number };
 
+/**
+ * What became of a request's Basic credential: `accepted` or `rejected` by
+ * the Basic providers, `undecided` (no eligible provider, an outage, or not
+ * reached because an earlier credential already won), `absent` (none sent).
+ */
+export type BasicVerdict = "accepted" | "rejected" | "undecided" | "absent";
+
 /** The keys one request is counted under (opaque to callers). */
 export interface ThrottleKeys {
   readonly address: string;
@@ -118,6 +125,15 @@ function canonicalPeer(peer: string): string {
   return canonical;
 }
 
+/** True when `peer` lies in `trustedProxies` (CIDR strings, as configured). */
+export function isTrustedProxy(
+  peer: string | undefined,
+  trustedProxies: readonly string[],
+): boolean {
+  const bytes = peer === undefined ? undefined : parseIp(peer);
+  return bytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, bytes));
+}
+
 /**
  * Resolves the client address: the peer, or `X-Real-IP` when the peer lies in
  * `trustedProxies` (CIDR strings, as configured) and the header is an IP.
@@ -128,12 +144,9 @@ export function resolveClientAddress(
   trustedProxies: readonly string[],
 ): string | undefined {
   if (peer === undefined) return undefined;
-  if (realIpHeader !== undefined) {
-    const peerBytes = parseIp(peer);
-    if (peerBytes !== undefined && ranges(trustedProxies).some((r) => cidrContains(r, peerBytes))) {
-      const forwarded = parseIp(realIpHeader.trim());
-      if (forwarded !== undefined) return formatIp(forwarded);
-    }
+  if (realIpHeader !== undefined && isTrustedProxy(peer, trustedProxies)) {
+    const forwarded = parseIp(realIpHeader.trim());
+    if (forwarded !== undefined) return formatIp(forwarded);
   }
   return canonicalPeer(peer);
 }
@@ -195,6 +208,19 @@ export class AuthThrottle {
     return { blocked: true, reason: block[0], retryAfterS: Math.ceil(block[1] / 1000) };
   }
 
+  /**
+   * Settles one request that ran (docs/security.md "What counts"): a rejected
+   * Basic credential always counts, whatever the other credentials in the
+   * header did (a Bearer's 200 or 503 cannot hide a wrong password); a request
+   * that failed for a client-caused reason (`requestFailed`: every credential
+   * rejected, or a malformed header) counts once; only an accepted Basic
+   * credential clears its own pair.
+   */
+  settle(keys: ThrottleKeys | undefined, requestFailed: boolean, basic: BasicVerdict): void {
+    if (basic === "rejected" || requestFailed) this.failed(keys);
+    else if (basic === "accepted") this.succeeded(keys);
+  }
+
   /** Counts a failed attempt (a rejected or malformed credential). */
   failed(keys: ThrottleKeys | undefined): void {
     if (keys === undefined) return;
@@ -210,7 +236,7 @@ export class AuthThrottle {
     }
   }
 
-  /** A success forgets the failures of its address+username pair (not of the address). */
+  /** An accepted Basic credential forgets its address+username pair's failures (not the address's). */
   succeeded(keys: ThrottleKeys | undefined): void {
     if (keys?.user !== undefined) this.#pairs.clear(this.#pair(keys));
   }

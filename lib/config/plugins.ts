@@ -14,6 +14,7 @@ import {
   optionalField,
   readChoice,
   type ReadContext,
+  readInteger,
   readList,
   readNonEmptyString,
   readString,
@@ -21,11 +22,24 @@ import {
 } from "./read.ts";
 
 const HOST_KEYS = {
-  provider: new Set(["name", "type", "module", "realm"]),
+  provider: new Set([
+    "name",
+    "type",
+    "module",
+    "realm",
+    "upstream_max_concurrent",
+    "upstream_max_per_second",
+  ]),
   augmenter: new Set(["name", "type", "module", "realm", "on_error"]),
 };
 
 const readOnError = readChoice(["skip", "fail"] as const);
+const readLimit = readInteger(0, 1_000_000);
+
+/** Default `upstream_max_concurrent` of a provider entry. */
+export const DEFAULT_UPSTREAM_MAX_CONCURRENT = 64;
+/** Default `upstream_max_per_second` of a provider entry. */
+export const DEFAULT_UPSTREAM_MAX_PER_SECOND = 200;
 
 /**
  * Reads a list of plugin entries at `path` (`["providers"]` or
@@ -109,6 +123,26 @@ function readPluginEntry(
   const onError = kind === "augmenter"
     ? field(ctx, table, [...path, "on_error"], readOnError, "skip")
     : "skip";
+  const upstreamLimits = {
+    maxConcurrent: kind === "provider"
+      ? field(
+        ctx,
+        table,
+        [...path, "upstream_max_concurrent"],
+        readLimit,
+        DEFAULT_UPSTREAM_MAX_CONCURRENT,
+      )
+      : 0,
+    maxPerSecond: kind === "provider"
+      ? field(
+        ctx,
+        table,
+        [...path, "upstream_max_per_second"],
+        readLimit,
+        DEFAULT_UPSTREAM_MAX_PER_SECOND,
+      )
+      : 0,
+  };
   const options: Table = {};
   for (const [key, value] of Object.entries(table)) {
     if (!HOST_KEYS[kind].has(key)) options[key] = value;
@@ -122,6 +156,7 @@ function readPluginEntry(
     ...(type === undefined ? {} : { type }),
     ...(module === undefined ? {} : { module }),
     onError,
+    upstreamLimits,
     options,
   };
 }

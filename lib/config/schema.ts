@@ -213,7 +213,16 @@ const SCHEMA: Schema = {
       name: { type: "string" },
       scopes: list({ type: "string" }, "Scopes."),
     }, ["name", "scopes"]),
-    ProviderConfig: pluginEntry("provider", {}),
+    ProviderConfig: pluginEntry("provider", {
+      upstream_max_concurrent: int(
+        "Upstream requests (identity service, JWKS) this provider may have in flight at once; beyond it a check fails at once as 'cannot decide' (503). 0 = no bound.",
+        { minimum: 0, maximum: 1000000, default: 64 },
+      ),
+      upstream_max_per_second: int(
+        "Upstream requests this provider may start per second (a burst of one second's worth); beyond it a check fails at once as 'cannot decide' (503). 0 = no bound.",
+        { minimum: 0, maximum: 1000000, default: 200 },
+      ),
+    }),
     AugmenterConfig: pluginEntry("augmenter", {
       on_error: {
         enum: ["skip", "fail"],

@@ -37,7 +37,12 @@ export interface PluginEntry {
   readonly module?: string;
   /** Augmenters only: what an error or timeout does (`skip` by default). */
   readonly onError: "skip" | "fail";
-  /** Every key except the host keys (`name`, `type`, `module`, `realm`, `on_error`). */
+  /**
+   * Providers only: bounds on the entry's upstream requests
+   * (`upstream_max_concurrent`, `upstream_max_per_second`; 0 = none). Both 0 for augmenters.
+   */
+  readonly upstreamLimits: { readonly maxConcurrent: number; readonly maxPerSecond: number };
+  /** Every key except the host keys (`name`, `type`, `module`, `realm`, `on_error`, `upstream_max_*`). */
   readonly options: Record<string, unknown>;
 }
 

@@ -7,7 +7,7 @@
 
 import type { StaticAssets } from "./assets.ts";
 import type { Config } from "../config/types.ts";
-import { readAsciiHeader, visibleAscii } from "../auth/credentials.ts";
+import { readAsciiHeader, readRealmHeader, visibleAscii } from "../auth/credentials.ts";
 import type { TokenIssuer } from "../jwt/issuer.ts";
 import type { Authenticator, ResponseReuse } from "../auth/decision_cache.ts";
 import type { AuthOutcome } from "../auth/pipeline.ts";
@@ -127,7 +127,7 @@ function authenticateRequest(
   return authenticateWith(
     deps,
     readAsciiHeader(req.headers, "authorization"),
-    readAsciiHeader(req.headers, "x-auth-realm"),
+    readRealmHeader(req.headers.get("x-auth-realm")),
     clientAddress(req, deps.config, ctx),
   );
 }
@@ -187,7 +187,7 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
       ctx.started,
     );
     if (cached !== undefined) return cached;
-    return authenticate(visibleAscii(rawAuthorization), visibleAscii(rawRealm), address);
+    return authenticate(visibleAscii(rawAuthorization), readRealmHeader(rawRealm), address);
   };
 }
 

@@ -35,9 +35,10 @@ export interface RequestProblem {
 /**
  * True when a browser sent the request from another site: `Sec-Fetch-Site`
  * is `cross-site` or `same-site`, or `Origin` is present and does not name
- * the `Host` (or `X-Forwarded-Host`) the request was sent to.
+ * the `Host` the request was sent to (or the `X-Forwarded-Host`, read only
+ * when `trustForwardedHost`: the peer is one of `trusted_proxies`).
  */
-export function isCrossSite(headers: Headers): boolean {
+export function isCrossSite(headers: Headers, trustForwardedHost: boolean): boolean {
   const site = headers.get("sec-fetch-site")?.toLowerCase();
   if (site === "cross-site" || site === "same-site") return true;
   const origin = headers.get("origin");
@@ -48,8 +49,31 @@ export function isCrossSite(headers: Headers): boolean {
   } catch {
     return true; // "null" or garbage: an opaque origin is never ours
   }
-  const forwarded = headers.get("x-forwarded-host")?.split(",")[0]?.trim().toLowerCase();
-  return host !== headers.get("host")?.toLowerCase() && host !== forwarded;
+  if (host === headers.get("host")?.toLowerCase()) return false;
+  if (!trustForwardedHost) return true;
+  return host !== headers.get("x-forwarded-host")?.split(",")[0]?.trim().toLowerCase();
+}
+
+// Fetch-metadata values of a request a page can make without CORS: `<img>`,
+// `<script>`, `<link>`, `<iframe>`, `fetch(…, { mode: "no-cors" })`, ….
+const SIMPLE_MODES = new Set(["no-cors", "websocket"]);
+const SCRIPTED_OR_TOP_LEVEL_DESTS = new Set(["empty", "document"]);
+
+/**
+ * True when `GET /token` comes from a browser context that must not create a
+ * token (docs/tokens.md, "GET /token and browsers"): fetch metadata naming a
+ * no-cors request or a subresource (`Sec-Fetch-Mode: no-cors`,
+ * `Sec-Fetch-Dest: image`, …), or a browser `User-Agent` (`Mozilla/…`) sent
+ * without any fetch metadata, as browsers too old to send it do. curl, HTTP
+ * libraries and the original's clients send neither and keep working.
+ */
+export function isBrowserSubresource(headers: Headers): boolean {
+  const mode = headers.get("sec-fetch-mode")?.toLowerCase();
+  const dest = headers.get("sec-fetch-dest")?.toLowerCase();
+  if (mode !== undefined && SIMPLE_MODES.has(mode)) return true;
+  if (dest !== undefined && !SCRIPTED_OR_TOP_LEVEL_DESTS.has(dest)) return true;
+  if (mode !== undefined || dest !== undefined || headers.has("sec-fetch-site")) return false;
+  return headers.get("user-agent")?.startsWith("Mozilla/") ?? false;
 }
 
 function problem(status: number, error: string): RequestProblem {

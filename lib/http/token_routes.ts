@@ -8,16 +8,17 @@
  * @module
  */
 
-import { clientAddress, failureResponse, RETRY_AFTER_SECONDS } from "./app_routes.ts";
+import { clientAddress, clientIp, failureResponse, RETRY_AFTER_SECONDS } from "./app_routes.ts";
 import type { Config } from "../config/types.ts";
-import { readAsciiHeader } from "../auth/credentials.ts";
+import { readAsciiHeader, readRealmHeader } from "../auth/credentials.ts";
 import type { AuthPipeline } from "../auth/pipeline.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import type { Route, RouteContext, RouteHandler } from "./router.ts";
 import { TOKEN_PROVIDER_NAME } from "../store/token_setup.ts";
 import { ownerOf, TokenQuotaError, type TokenService } from "../store/token_service.ts";
 import { StoreUnavailableError, type TokenRecord } from "../store/token_store.ts";
-import { isCrossSite, isProblem, readCreateParams } from "./token_request.ts";
+import { isBrowserSubresource, isCrossSite, isProblem, readCreateParams } from "./token_request.ts";
+import { isTrustedProxy } from "../auth/throttle.ts";
 
 /** What the token routes need. */
 export interface TokenRouteDeps {
@@ -63,7 +64,7 @@ async function authenticate(
 ): Promise<Caller> {
   const outcome = await deps.pipeline.authenticate(
     readAsciiHeader(req.headers, "authorization"),
-    readAsciiHeader(req.headers, "x-auth-realm"),
+    readRealmHeader(req.headers.get("x-auth-realm")),
     clientAddress(req, deps.config, ctx),
   );
   if (outcome.ok) return { user: outcome.user, viaToken: outcome.provider === TOKEN_PROVIDER_NAME };
@@ -81,12 +82,29 @@ function storeFailure(error: unknown): Response {
   throw error;
 }
 
-function guarded(deps: TokenRouteDeps, csrf: boolean, handle: TokenHandler): RouteHandler {
+/** Which request checks a token route runs before authenticating. */
+interface Guards {
+  /** Refuse cross-site requests (state-changing routes). */
+  readonly csrf: boolean;
+  /** Refuse browser no-cors and subresource requests (`GET /token`). */
+  readonly simpleGet?: boolean;
+}
+
+function guarded(deps: TokenRouteDeps, guards: Guards, handle: TokenHandler): RouteHandler {
   const { tokens } = deps;
+  const proxies = deps.config.auth.bruteForce.trustedProxies;
   return async (req, ctx) => {
-    if (tokens && csrf && isCrossSite(req.headers)) {
-      await req.body?.cancel();
-      return json(403, { error: "Cross-site token requests are refused" });
+    if (tokens && guards.csrf) {
+      if (isCrossSite(req.headers, isTrustedProxy(clientIp(ctx), proxies))) {
+        await req.body?.cancel();
+        return json(403, { error: "Cross-site token requests are refused" });
+      }
+      if (guards.simpleGet && isBrowserSubresource(req.headers)) {
+        return json(403, {
+          error: "GET /token is refused from browser subresource or no-cors requests; " +
+            "use POST /tokens",
+        });
+      }
     }
     const caller = await authenticate(req, deps, ctx);
     if (caller instanceof Response) {
@@ -97,8 +115,14 @@ function guarded(deps: TokenRouteDeps, csrf: boolean, handle: TokenHandler): Rou
       await req.body?.cancel();
       return json(503, { error: "Token store is disabled" });
     }
+    // Managing tokens needs the kind of credential creating them needs: a
+    // leaked token must not list, or revoke, its owner's other tokens.
+    if (caller.viaToken) {
+      await req.body?.cancel();
+      return json(403, { error: "A token cannot be used to create, list or delete tokens" });
+    }
     try {
-      return await handle(req, ctx.params, caller.user, caller.viaToken, tokens);
+      return await handle(req, ctx.params, caller.user, tokens);
     } catch (error) {
       return storeFailure(error);
     }
@@ -109,28 +133,25 @@ type TokenHandler = (
   req: Request,
   params: Readonly<Record<string, string>>,
   user: ResolvedUser,
-  viaToken: boolean,
   tokens: TokenService,
 ) => Promise<Response>;
 
 /** The three token routes (four with `POST /tokens`), bound to the store or to the disabled stubs. */
 export function tokenRoutes(deps: TokenRouteDeps): Route[] {
   const { store } = deps.config;
-  const create = guarded(deps, true, async (req, _params, user, viaToken, tokens) => {
-    if (viaToken) {
-      await req.body?.cancel();
-      return json(403, { error: "A token cannot be used to create tokens" });
-    }
+  const createHandler: TokenHandler = async (req, _params, user, tokens) => {
     const params = await readCreateParams(req, store);
     if (isProblem(params)) return json(params.status, { error: params.error });
     const { token, record } = await tokens.create(user, params.ttlSeconds, params.name);
     return json(200, { token, id: record.id, expires_at: iso(record.expiresAt) });
-  });
-  const list = guarded(deps, false, async (_req, _params, user, _viaToken, tokens) => {
+  };
+  const create = guarded(deps, { csrf: true }, createHandler);
+  const createByGet = guarded(deps, { csrf: true, simpleGet: true }, createHandler);
+  const list = guarded(deps, { csrf: false }, async (_req, _params, user, tokens) => {
     const records = await tokens.list(ownerOf(user));
     return json(200, { tokens: records.map(listing) });
   });
-  const remove = guarded(deps, true, async (_req, params, user, _viaToken, tokens) => {
+  const remove = guarded(deps, { csrf: true }, async (_req, params, user, tokens) => {
     const owner = ownerOf(user);
     const deleted = await tokens.delete(owner, params.token ?? "");
     if (deleted) deps.onDeleted?.(owner);
@@ -141,7 +162,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Route[] {
     {
       pattern: "/token",
       methods: {
-        GET: create,
+        GET: createByGet,
         HEAD: () => new Response(null, { status: 405, headers: { allow: "GET" } }),
       },
     },

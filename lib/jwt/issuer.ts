@@ -35,15 +35,24 @@ export const MAX_QUIET_LIFETIME = 3600;
 const INTEGER = /^[+-]?\d+$/;
 
 /**
+ * Shortest lifetime of an issued JWT, in seconds (or `jwt.exp` when shorter):
+ * an `exp` attribute at or before now (an upstream JWT accepted inside its
+ * `clock_skew_s` leeway) must never give a 200 with an already-expired JWT.
+ */
+export const MIN_ISSUED_LIFETIME_S = 5;
+
+/**
  * `now + jwt.exp`, lowered to the user's `exp` attribute when that is a
- * base-10 integer (non-integers are ignored, as in the original).
+ * base-10 integer (non-integers are ignored, as in the original), but never
+ * below `now +` {@link MIN_ISSUED_LIFETIME_S}.
  */
 function expiryFor(user: ResolvedUser, now: number, lifetime: number): number {
   const exp = now + lifetime;
   const cap = user.attributes.exp;
   if (cap === undefined || !INTEGER.test(cap)) return exp;
   const value = Number(cap);
-  return Number.isSafeInteger(value) ? Math.min(exp, value) : exp;
+  if (!Number.isSafeInteger(value)) return exp;
+  return Math.min(exp, Math.max(value, now + Math.min(lifetime, MIN_ISSUED_LIFETIME_S)));
 }
 
 /** The claims of spec 7.2, in order, then `aud`, `nbf` and `jti` when configured. */

@@ -48,7 +48,7 @@ export function getJsonFormatter(resource: LogResource): TextFormatter {
   };
   return (record) => {
     const severity = SEVERITY[record.level];
-    return escapeLineSeparators(JSON.stringify({
+    return escapeUnsafeForLines(JSON.stringify({
       timestamp: new Date(record.timestamp).toISOString(),
       severityText: severity.text,
       severityNumber: severity.number,
@@ -59,14 +59,17 @@ export function getJsonFormatter(resource: LogResource): TextFormatter {
   };
 }
 
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
+// What JSON.stringify leaves raw but the console format escapes: DEL, the C1
+// controls (U+0080–U+009F, NEL included) and U+2028/U+2029.
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029]/g;
 
 /**
- * `JSON.stringify` leaves U+2028/U+2029 raw (valid JSON, but a line break for
- * many log viewers); escape them so one event stays one line everywhere.
+ * `JSON.stringify` escapes only C0 controls: DEL, C1 controls (U+0085 is a
+ * line break to many viewers) and U+2028/U+2029 stay raw. Escape them as
+ * `\uXXXX` (still the same JSON value) so one event stays one line everywhere.
  */
-function escapeLineSeparators(json: string): string {
-  return json.replace(LINE_SEPARATORS, (c) => c === "\u2028" ? "\\u2028" : "\\u2029");
+function escapeUnsafeForLines(json: string): string {
+  return json.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 // \p{Cc}: C0 controls (CR, LF, ESC, …), DEL and C1 controls.

@@ -24,6 +24,7 @@ export const UPSTREAM_KINDS: readonly string[] = [
   "redirect",
   "too_large",
   "invalid_response",
+  "limited",
 ];
 
 /** How a plugin call failed. */
@@ -72,7 +73,7 @@ export class PluginHealth {
   constructor(metrics: GatewayMetrics, now: () => number = Date.now) {
     this.#upstream = metrics.counter(
       "authotron_upstream_failures_total",
-      "Provider calls that could not reach a verdict because their upstream failed, by provider and kind (timeout, refused, 5xx, 429, redirect, too_large, invalid_response, other).",
+      "Provider calls that could not reach a verdict because their upstream failed, by provider and kind (timeout, refused, 5xx, 429, redirect, too_large, invalid_response, limited, other).",
       ["provider_name", "kind"],
     );
     this.#now = now;

@@ -81,6 +81,19 @@ export function ownerOf(user: ResolvedUser): TokenOwner {
   return { username: user.username, realm: user.realm };
 }
 
+/**
+ * `user` without an `exp` attribute. The attribute caps the downstream JWT
+ * (spec 7.2) by the credential the user signed in with; a long-lived token
+ * has its own expiry, checked at every use, so the snapshot must not carry
+ * the sign-in session's, which would make every later use answer 200 with an
+ * already-expired JWT (#22 F5).
+ */
+export function withoutInheritedExpiry(user: ResolvedUser): ResolvedUser {
+  if (user.attributes.exp === undefined) return user;
+  const { exp: _inherited, ...attributes } = user.attributes;
+  return { ...user, attributes };
+}
+
 /** Issues, checks, lists and revokes tokens. */
 export class TokenService {
   readonly #store: TokenStore;
@@ -168,7 +181,7 @@ export class TokenService {
       hash: await hashToken(token),
       prefix: displayPrefix(token),
       owner,
-      user,
+      user: withoutInheritedExpiry(user),
       ...(name === undefined ? {} : { name }),
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
@@ -199,7 +212,7 @@ export class TokenService {
       return undefined;
     }
     this.#touch(record, now);
-    return record.user;
+    return withoutInheritedExpiry(record.user); // records stored before the snapshot was cleaned
   }
 
   /** The owner's tokens that have not expired, oldest first. */

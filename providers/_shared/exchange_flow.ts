@@ -23,6 +23,7 @@ import { type AccessTokenOptions, createAccessTokenValidator } from "./access_to
 import type { CacheLifetimes } from "./remote_options.ts";
 import { jsonObject } from "./upstream_json.ts";
 import { createVerdictCache } from "./verdict_cache.ts";
+import { isPlausibleLength } from "./bearer_shape.ts";
 
 /** An access token obtained by an exchange. */
 export interface Exchanged {
@@ -91,6 +92,7 @@ export function createExchangeProvider(
   const validator = createAccessTokenValidator(settings.accessToken, context);
   return {
     async authenticate(credential, { signal }) {
+      if (!isPlausibleLength(credential)) return undefined; // no upstream call for garbage
       const valid = await checks.lookup(credential, signal, (s) => steps.check(credential, s));
       if (valid === null) return undefined;
       const exchanged = await exchanges.lookup(

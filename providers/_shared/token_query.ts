@@ -10,6 +10,7 @@ import type { CallContext, PluginContext, User } from "../../lib/plugin.ts";
 import type { CacheLifetimes } from "./remote_options.ts";
 import { createVerdictCache } from "./verdict_cache.ts";
 import { jsonObject } from "./upstream_json.ts";
+import { isPlausibleApiKey } from "./bearer_shape.ts";
 
 /** One log line: event name and message. */
 export type LogLine = readonly [event: string, message: string];
@@ -36,6 +37,7 @@ export function createTokenQuery(
 ): (credential: string, call: CallContext) => Promise<User | undefined> {
   const verdicts = createVerdictCache<User>(context, query.cacheName, lifetimes);
   return async (credential, { signal, log }) => {
+    if (!isPlausibleApiKey(credential)) return undefined; // no upstream call for garbage
     const user = await verdicts.lookup(credential, signal, async (shared) => {
       const res = await context.http.request(query.endpoint, {
         query: { token: credential },

@@ -109,6 +109,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     realm: "ecmwf",
     type: "plain",
     onError: "skip",
+    upstreamLimits: { maxConcurrent: 64, maxPerSecond: 200 },
     options: {
       users: [
         { username: "alice", password: "alice-pw", roles: ["admin"] },
@@ -126,6 +127,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     realm: "",
     module: "./plugins/custom.ts",
     onError: "skip",
+    upstreamLimits: { maxConcurrent: 64, maxPerSecond: 200 },
     options: { on_error: "fail", endpoint: "http://127.0.0.1:1/" },
   });
   assert.deepEqual(

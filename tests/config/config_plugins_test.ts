@@ -25,9 +25,31 @@ Deno.test("parseConfig() plugin entries split host keys from options", () => {
     realm: "r",
     type: "jwt",
     onError: "skip",
+    upstreamLimits: { maxConcurrent: 64, maxPerSecond: 200 },
     options: { cert_uri: "http://x", iam_realm: "k" },
   });
   assert.equal(Object.getPrototypeOf(entry.options), Object.prototype);
+});
+
+Deno.test("parseConfig() upstream_max_concurrent and upstream_max_per_second are provider host keys (#22 F6)", () => {
+  const config = withProviders(
+    "  - {type: ecmwf-api, name: a, realm: r, uri: http://x, upstream_max_concurrent: 4, upstream_max_per_second: 0}\n",
+  );
+  const [entry] = config.providers;
+  assert.deepEqual(entry.upstreamLimits, { maxConcurrent: 4, maxPerSecond: 0 });
+  assert.deepEqual(entry.options, { uri: "http://x" }, "not passed to the plugin");
+  assert.equal(
+    configError(() =>
+      withProviders("  - {type: ecmwf-api, name: a, realm: r, upstream_max_per_second: -1}\n")
+    ).message,
+    "config.yaml:8:67 providers[0].upstream_max_per_second: expected an integer between 0 and 1000000, got -1",
+  );
+  // Augmenters have no such keys: they stay options of the augmenter.
+  const augmented = withAugmenters(
+    "  - {type: plain, name: g, realm: r, upstream_max_concurrent: 1}\n",
+  );
+  assert.deepEqual(augmented.augmenters[0].upstreamLimits, { maxConcurrent: 0, maxPerSecond: 0 });
+  assert.equal(augmented.augmenters[0].options.upstream_max_concurrent, 1);
 });
 
 Deno.test("parseConfig() type names are not checked here (the plugin loader does)", () => {

@@ -63,3 +63,15 @@ Deno.test("getConsoleFormatter() colours the level only when asked", () => {
     "2026-01-15T10:30:00.123Z \x1b[31mERROR\x1b[0m a.b  hello  code.target=authotron",
   );
 });
+
+Deno.test("getJsonFormatter() escapes DEL, every C1 control and U+2028/U+2029 as the console format does (F7)", () => {
+  const c1 = Array.from({ length: 0x21 }, (_, i) => String.fromCharCode(0x7f + i)).join("");
+  const hostile = `a\x85b${c1}\u2028\u2029é✓`;
+  const line = getJsonFormatter({ serviceName: "s", serviceVersion: "1" })(
+    record("info", { username: hostile }),
+  );
+  assert.doesNotMatch(line, /[\x7f-\x9f\u2028\u2029]/, "no raw DEL, C1 or line separator");
+  assert.match(line, /a\\u0085b\\u007f\\u0080/);
+  assert.equal(JSON.parse(line).attributes.username, hostile, "still the same value");
+  assert.match(line, /é✓/, "other non-ASCII text stays readable");
+});

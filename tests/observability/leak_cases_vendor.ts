@@ -14,7 +14,8 @@ import { type LeakCase, type Step, urlSecrets } from "./leak_case.ts";
 /** Keys by behaviour; the upstream answers by the marker inside the key. */
 function keys(prefix: string) {
   return {
-    good: `${prefix}-good&key=ok#frag+9c1d`,
+    // b64token characters that need URL-encoding (ecmwf-api/efas-api send nothing else upstream)
+    good: `${prefix}-good+key/ok~frag+9c1d=`,
     forbidden: `${prefix}-forbidden-77b2e4`,
     boom: `${prefix}-boom-5e6d01`,
     hang: `${prefix}-hang-0c1d9a`,

@@ -31,15 +31,15 @@ Deno.test("createVerdictCache() keeps the shared call alive while one caller sti
     pluginContext("api", "ecmwf"),
   );
   const impatient = new AbortController();
-  const first = provider.authenticate("tok en", callContext(impatient.signal));
-  const second = provider.authenticate("tok en", callContext());
+  const first = provider.authenticate("tok+en", callContext(impatient.signal));
+  const second = provider.authenticate("tok+en", callContext());
   while (up.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
   impatient.abort();
   await assert.rejects(first as Promise<unknown>, UpstreamUnavailableError);
   gated.release();
-  assert.deepEqual(await second, { username: "tok en", attributes: {} });
+  assert.deepEqual(await second, { username: "tok+en", attributes: {} });
   assert.equal(up.requests.length, 1);
-  assert.equal(up.requests[0].rawQuery, "?token=tok+en");
+  assert.equal(up.requests[0].rawQuery, "?token=tok%2Ben");
   assert.deepEqual(gated.left, [false]);
 });
 

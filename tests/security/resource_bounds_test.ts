@@ -27,6 +27,10 @@ providers:
     realm: ecmwf
     uri: http://127.0.0.1:${upstream.addr.port}/v1
     cache_max_entries: 500
+    # The flood must reach the provider's caches: no bound on its upstream requests here
+    # (tests/security/upstream_limits_test.ts covers the bounds).
+    upstream_max_concurrent: 0
+    upstream_max_per_second: 0
 `));
   const handler = gw.gateway.appHandler;
   const info = (i: number): Deno.ServeHandlerInfo => ({

@@ -7,9 +7,9 @@ const BOB = { authorization: basicAuth("bob:bob-pw") };
 const ALICE_OTHER = { authorization: basicAuth("alice:other-pw") };
 const TOKEN = /^aot_[A-Za-z0-9_-]{43}$/;
 
-function config(kvPath: string, extraRoles = ""): string {
+function config(kvPath: string, extraRoles = "", auth = ""): string {
   return testConfig(
-    `providers:
+    `${auth}providers:
   - type: plain
     name: demo-users
     realm: demo
@@ -31,10 +31,13 @@ augmenters:
   );
 }
 
-async function withGateway(fn: (gw: TestGateway, kvPath: string) => Promise<void>): Promise<void> {
+async function withGateway(
+  fn: (gw: TestGateway, kvPath: string) => Promise<void>,
+  auth = "",
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "aot-kv-routes-" });
   try {
-    await using gw = await startGateway(config(`${dir}/data/tokens.kv`));
+    await using gw = await startGateway(config(`${dir}/data/tokens.kv`, "", auth));
     await fn(gw, `${dir}/data/tokens.kv`);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -289,10 +292,106 @@ Deno.test("tokens do not beget tokens; HEAD /token creates nothing", async () =>
     const { token } = await create(gw);
     const { res, body } = await gw.request("/token", { headers: bearer(token) });
     assert.equal(res.status, 403);
-    assert.match(body, /cannot be used to create tokens/);
+    assert.match(body, /cannot be used to create, list or delete tokens/);
     assert.equal(await status(gw, "/token", { method: "HEAD", headers: ALICE }), 405);
-    const listed = await gw.request("/tokens", { headers: bearer(token) });
-    assert.equal(JSON.parse(listed.body).tokens.length, 1, "listing with a token is fine");
+  });
+});
+
+Deno.test("F3: a token can neither list nor delete its owner's tokens (not even itself)", async () => {
+  await withGateway(async (gw) => {
+    const leaked = await create(gw);
+    const other = await create(gw);
+    const listed = await gw.request("/tokens", { headers: bearer(leaked.token) });
+    assert.equal(listed.res.status, 403);
+    assert.match(listed.body, /cannot be used to create, list or delete tokens/);
+    for (const target of [other.id, other.token, leaked.id, leaked.token]) {
+      const del = await gw.request(`/token/${target}`, {
+        method: "DELETE",
+        headers: bearer(leaked.token),
+      });
+      assert.equal(del.res.status, 403, target);
+    }
+    const post = await gw.request("/tokens", {
+      method: "POST",
+      headers: bearer(leaked.token, { "content-type": "application/json" }),
+      body: "{}",
+    });
+    assert.equal(post.res.status, 403);
+    for (const token of [leaked.token, other.token]) {
+      assert.equal(await status(gw, "/authenticate", { headers: bearer(token) }), 200, "survives");
+    }
+    // The owner's own credential still manages them.
+    const mine = await gw.request("/tokens", { headers: ALICE });
+    assert.equal(JSON.parse(mine.body).tokens.length, 2);
+    assert.equal(
+      await status(gw, `/token/${leaked.id}`, { method: "DELETE", headers: ALICE }),
+      204,
+    );
+  });
+});
+
+Deno.test("F3: GET /token refuses browser no-cors and subresource requests; curl and clients keep working", async () => {
+  await withGateway(async (gw) => {
+    const browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36";
+    const refused: Record<string, string>[] = [
+      // <img src="https://gw/token"> in a current browser
+      { "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image" },
+      { "sec-fetch-mode": "no-cors" },
+      { "sec-fetch-dest": "script" },
+      { "sec-fetch-mode": "navigate", "sec-fetch-dest": "iframe" },
+      // an old browser's <img>: no Origin, no fetch metadata at all
+      { "user-agent": browser, accept: "image/webp,*/*" },
+      { "user-agent": "Mozilla/4.0 (compatible; MSIE 8.0)" },
+    ];
+    for (const headers of refused) {
+      const { res, body } = await gw.request("/token", { headers: { ...ALICE, ...headers } });
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(body, /use POST \/tokens/);
+    }
+    assert.deepEqual(JSON.parse((await gw.request("/tokens", { headers: ALICE })).body), {
+      tokens: [],
+    }, "nothing was created");
+    const allowed: Record<string, string>[] = [
+      {}, // fetch() from Deno, the original's clients
+      { "user-agent": "curl/7.88.1", accept: "*/*" },
+      { "user-agent": "python-requests/2.31.0" },
+      // a page's fetch() and a top-level visit, in a browser that sends fetch metadata
+      {
+        "user-agent": browser,
+        "sec-fetch-site": "same-origin",
+        "sec-fetch-mode": "cors",
+        "sec-fetch-dest": "empty",
+      },
+      {
+        "user-agent": browser,
+        "sec-fetch-site": "none",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "document",
+      },
+    ];
+    for (const headers of allowed) await create(gw, { ...ALICE, ...headers });
+    // The rule is only for GET /token: POST /tokens and listing are not subresource-loadable.
+    const listed = await gw.request("/tokens", { headers: { ...ALICE, "user-agent": browser } });
+    assert.equal(JSON.parse(listed.body).tokens.length, allowed.length);
+  });
+});
+
+Deno.test("F3: X-Forwarded-Host counts for the CSRF origin check only from trusted_proxies", async () => {
+  const evil = { ...ALICE, origin: "https://evil.example", "x-forwarded-host": "evil.example" };
+  await withGateway(async (gw) => {
+    assert.equal(await status(gw, "/token", { headers: evil }), 403, "GET /token");
+    const post = await gw.request("/tokens", {
+      method: "POST",
+      headers: { ...evil, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(post.res.status, 403, "POST /tokens");
+    const { id } = await create(gw);
+    assert.equal(await status(gw, `/token/${id}`, { method: "DELETE", headers: evil }), 403);
+  }, "auth:\n  brute_force: { trusted_proxies: [] }\n");
+  // From a trusted proxy (loopback, the default) the forwarded host is the public name.
+  await withGateway(async (gw) => {
+    await create(gw, { ...ALICE, origin: "https://gw.example", "x-forwarded-host": "gw.example" });
   });
 });
 

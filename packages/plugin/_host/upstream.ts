@@ -137,3 +137,66 @@ export function createUpstreamHttp(): UpstreamHttp {
     },
   };
 }
+
+/** Bounds on one provider's upstream requests; 0 turns a bound off. */
+export interface UpstreamLimits {
+  /** Requests in flight at once (`upstream_max_concurrent`). */
+  readonly maxConcurrent: number;
+  /** Requests started per second, with a burst of one second's worth (`upstream_max_per_second`). */
+  readonly maxPerSecond: number;
+}
+
+/** Which bound refused a request. */
+export type UpstreamLimitReason = "concurrency" | "rate";
+
+/** The `kind` of the {@link UpstreamUnavailableError} a refused request throws. */
+export const LIMITED_KIND = "limited";
+
+/**
+ * Wraps `http` for one provider: beyond `maxConcurrent` requests in flight or
+ * `maxPerSecond` started per second (a token bucket holding one second's
+ * worth), a request fails at once with an {@link UpstreamUnavailableError}
+ * of kind {@link LIMITED_KIND} without reaching the upstream (the provider
+ * "cannot decide": 503), and `onLimited` is told which bound bit. A flood of
+ * distinct garbage credentials thus costs the identity service a bounded
+ * load, whatever the number of client addresses.
+ */
+export function limitUpstream(
+  http: UpstreamHttp,
+  limits: UpstreamLimits,
+  onLimited: (reason: UpstreamLimitReason) => void,
+  now: () => number = () => performance.now(),
+): UpstreamHttp {
+  const { maxConcurrent, maxPerSecond } = limits;
+  if (maxConcurrent === 0 && maxPerSecond === 0) return http;
+  let inFlight = 0;
+  let tokens = maxPerSecond;
+  let refilledAt = now();
+  const refuse = (reason: UpstreamLimitReason): never => {
+    onLimited(reason);
+    throw new UpstreamUnavailableError(
+      reason === "rate"
+        ? `upstream checks limited to ${maxPerSecond} per second`
+        : `upstream checks limited to ${maxConcurrent} at once`,
+      LIMITED_KIND,
+    );
+  };
+  return {
+    async request(url, request) {
+      if (maxConcurrent > 0 && inFlight >= maxConcurrent) refuse("concurrency");
+      if (maxPerSecond > 0) {
+        const time = now();
+        tokens = Math.min(maxPerSecond, tokens + (time - refilledAt) * maxPerSecond / 1000);
+        refilledAt = time;
+        if (tokens < 1) refuse("rate");
+        tokens -= 1;
+      }
+      inFlight++;
+      try {
+        return await http.request(url, request);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+}
