@@ -9,7 +9,7 @@ import { parseMongoExport } from "../../lib/store/mongo_export.ts";
 import { IMPORTED_TOKEN_NAME, importLegacyTokens } from "../../lib/store/token_import.ts";
 import { openKvStore } from "../../lib/store/kv_store.ts";
 import { hashToken } from "../../lib/store/token_secret.ts";
-import { startGateway, testConfig } from "../support/gateway.ts";
+import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { systemTest } from "../support/system.ts";
 
@@ -44,7 +44,16 @@ async function importTokens(configPath: string, args: string[]) {
 async function importAndAuthenticate(store: string): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "aot-import-" });
   try {
-    const yaml = testConfig("providers: []\n", { store });
+    // adam signs in with a password to manage his tokens: token routes refuse a token (#22 F3).
+    const yaml = testConfig(
+      `providers:
+  - type: plain
+    name: ecmwf-users
+    realm: ecmwf
+    users: [{ username: adam, password: adam-pw }]
+`,
+      { store },
+    );
     await Deno.writeTextFile(`${dir}/config.yaml`, yaml);
     const first = await importTokens(`${dir}/config.yaml`, [USERS, TOKENS]);
     assert.equal(first.code, 0, first.stderr);
@@ -67,16 +76,15 @@ async function importAndAuthenticate(store: string): Promise<void> {
     }
     const eve = JSON.parse((await gw.request("/whoami", bearer(EVE_TOKEN))).body);
     assert.deepEqual([eve.username, eve.realm, eve.scopes], ["eve", "other", { svc: ["read"] }]);
-    const listed = JSON.parse((await gw.request("/tokens", bearer(ADAM_TOKENS[0]))).body);
+    const adam = { headers: { authorization: basicAuth("adam:adam-pw") } };
+    assert.equal((await gw.request("/tokens", bearer(ADAM_TOKENS[0]))).res.status, 403);
+    const listed = JSON.parse((await gw.request("/tokens", adam)).body);
     assert.equal(listed.tokens.length, 2);
     assert.ok(!JSON.stringify(listed).includes(ADAM_TOKENS[0]), "listings never show the secret");
     const unknown = "00000000-0000-4000-8000-000000000000";
     assert.equal((await gw.request("/whoami", bearer(unknown))).res.status, 401);
     // DELETE /token/<the original token string> revokes it, as in the original.
-    const deleted = await gw.request(`/token/${ADAM_TOKENS[1]}`, {
-      method: "DELETE",
-      ...bearer(ADAM_TOKENS[0]),
-    });
+    const deleted = await gw.request(`/token/${ADAM_TOKENS[1]}`, { method: "DELETE", ...adam });
     assert.equal(deleted.res.status, 204);
     assert.equal((await gw.request("/whoami", bearer(ADAM_TOKENS[1]))).res.status, 401);
   } finally {
