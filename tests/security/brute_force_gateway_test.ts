@@ -124,6 +124,7 @@ systemTest("examples/nginx/nginx.conf relays a throttled 401 with the challenge 
   await using proxy = await startNginx(({ port }) =>
     template.replaceAll("@NGINX_PORT@", String(port))
       .replaceAll("@GATEWAY@", gw.url.replace("http://", ""))
+      .replaceAll("@GATEWAY_2@", gw.url.replace("http://", ""))
       .replaceAll("@BACKEND@", `127.0.0.1:${backend.addr.port}`)
   );
   for (let i = 0; i < 2; i++) {
