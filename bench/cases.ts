@@ -45,9 +45,13 @@ export interface BenchCase {
 }
 
 /** The password of the benchmark's Basic user. */
-const PASSWORD = "bench-password-0123456789";
-const BASIC = `Basic ${btoa(`bench:${PASSWORD}`)}`;
-const PLAIN = `  - name: local
+export const BENCH_PASSWORD = "bench-password-0123456789";
+const PASSWORD = BENCH_PASSWORD;
+/** The `Authorization` of the benchmark's Basic user (`bench` on {@link PLAIN_PROVIDER}). */
+export const BENCH_BASIC = `Basic ${btoa(`bench:${PASSWORD}`)}`;
+const BASIC = BENCH_BASIC;
+/** The `plain` provider (realm `bench`) of the Basic cases, as a `providers:` list item. */
+export const PLAIN_PROVIDER = `  - name: local
     type: plain
     realm: bench
     users:
@@ -84,7 +88,7 @@ export const CASES: readonly BenchCase[] = [
     name: "basic",
     path: "/authenticate",
     status: 200,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     prepare: () => Promise.resolve({ authorization: BASIC }),
   },
   {
@@ -100,7 +104,7 @@ export const CASES: readonly BenchCase[] = [
     name: "store",
     path: "/authenticate",
     status: 200,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     async prepare(baseUrl) {
       for (const [method, path] of [["POST", "/tokens"], ["GET", "/token"]]) {
         const res = await fetch(baseUrl + path, { method, headers: { authorization: BASIC } });
@@ -116,7 +120,7 @@ export const CASES: readonly BenchCase[] = [
     name: "unauthorized",
     path: "/authenticate",
     status: 401,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     prepare: () => Promise.resolve({ authorization: `Basic ${btoa("bench:wrong-password")}` }),
   },
 ];

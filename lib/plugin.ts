@@ -314,6 +314,16 @@ export function timingSafeEqual(
   a: string | Uint8Array,
   b: string | Uint8Array,
 ): boolean {
+  // Two strings that are both ASCII (every Basic password that is): compared per UTF-16
+  // unit, which is their UTF-8 byte, without encoding them (two native calls per compare).
+  if (typeof a === "string" && typeof b === "string" && isAscii(a) && isAscii(b)) {
+    const length = Math.max(a.length, b.length);
+    let diff = a.length ^ b.length;
+    for (let i = 0; i < length; i++) {
+      diff |= (a.charCodeAt(i % (a.length || 1)) | 0) ^ (b.charCodeAt(i % (b.length || 1)) | 0);
+    }
+    return diff === 0;
+  }
   const x = typeof a === "string" ? encoder.encode(a) : a;
   const y = typeof b === "string" ? encoder.encode(b) : b;
   const length = Math.max(x.length, y.length);
@@ -324,6 +334,13 @@ export function timingSafeEqual(
   return diff === 0;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** True when every UTF-16 unit of `text` is below 0x80 (its UTF-8 is the same units). */
+function isAscii(text: string): boolean {
+  return !NON_ASCII.test(text);
+}
+
 const BASE64_CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
@@ -331,6 +348,15 @@ const BASE64_CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9
  * zero trailing bits, else `undefined`.
  */
 export function decodeBase64Strict(text: string): Uint8Array | undefined {
+  const binary = decodeBase64Binary(text);
+  if (binary === undefined) return undefined;
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** {@link decodeBase64Strict} as a binary string (one char per byte), or `undefined`. */
+function decodeBase64Binary(text: string): string | undefined {
   if (!BASE64_CANONICAL.test(text)) return undefined;
   let binary: string;
   try {
@@ -338,9 +364,8 @@ export function decodeBase64Strict(text: string): Uint8Array | undefined {
   } catch {
     return undefined;
   }
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
   // Reject non-zero trailing bits: re-encoding must give back the same text.
-  return btoa(binary) === text ? bytes : undefined;
+  return btoa(binary) === text ? binary : undefined;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -361,13 +386,17 @@ export interface BasicCredential {
 export function decodeBasicCredential(
   credential: string,
 ): BasicCredential | undefined {
-  const bytes = decodeBase64Strict(credential);
-  if (!bytes) return undefined;
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return undefined;
+  const binary = decodeBase64Binary(credential);
+  if (binary === undefined) return undefined;
+  let text = binary; // ASCII bytes are their own UTF-8: no decoder call
+  if (!isAscii(binary)) {
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return undefined;
+    }
   }
   const colon = text.indexOf(":");
   const username = colon < 0 ? text : text.slice(0, colon);

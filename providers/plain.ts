@@ -92,29 +92,38 @@ export default defineProvider<PlainOptions>({
       (best, u) => best === undefined || u.hash!.iterations > best.iterations ? u.hash : best,
       undefined,
     );
+    /** Compares against every user; the hashed candidate (if any) is left for the caller. */
+    const compare = (basic: { username: string; password: string }) => {
+      let match: PlainUser | undefined;
+      let hashedCandidate: PlainUser | undefined;
+      for (const user of users) {
+        const sameName = timingSafeEqual(user.username, basic.username);
+        if (user.password !== undefined) {
+          const samePassword = timingSafeEqual(user.password, basic.password);
+          if (sameName && samePassword && match === undefined) match = user;
+        } else if (sameName && hashedCandidate === undefined) {
+          hashedCandidate = user;
+        }
+      }
+      return { match, hashedCandidate };
+    };
+    const answer = (match: PlainUser | undefined) =>
+      match && { username: match.username, roles: [...match.roles] };
     return {
-      async authenticate(credential) {
+      // Synchronous without hashed users: the host then runs it without a timeout timer.
+      authenticate(credential) {
         const decoded = decodeBasicCredential(credential);
         // A malformed credential does the work of a wrong password (timing, T01), then fails.
         const basic = decoded ?? { username: "", password: "" };
-        let match: PlainUser | undefined;
-        let hashedCandidate: PlainUser | undefined;
-        for (const user of users) {
-          const sameName = timingSafeEqual(user.username, basic.username);
-          if (user.password !== undefined) {
-            const samePassword = timingSafeEqual(user.password, basic.password);
-            if (sameName && samePassword && match === undefined) match = user;
-          } else if (sameName && hashedCandidate === undefined) {
-            hashedCandidate = user;
-          }
-        }
-        if (decoy !== undefined) {
-          const target = hashedCandidate?.hash ?? decoy;
-          const ok = await hashMatches(target, basic.password);
-          if (ok && hashedCandidate !== undefined && match === undefined) match = hashedCandidate;
-        }
-        if (decoded === undefined) return undefined;
-        return match && { username: match.username, roles: [...match.roles] };
+        const { match, hashedCandidate } = compare(basic);
+        if (decoy === undefined) return decoded === undefined ? undefined : answer(match);
+        const target = hashedCandidate?.hash ?? decoy;
+        return hashMatches(target, basic.password).then((ok) => {
+          if (decoded === undefined) return undefined;
+          return answer(
+            ok && hashedCandidate !== undefined && match === undefined ? hashedCandidate : match,
+          );
+        });
       },
     };
   },
