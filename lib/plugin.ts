@@ -26,6 +26,8 @@
  * @module
  */
 
+import { createCredentialKeyer } from "./util/credential_key.ts";
+
 /** The credential scheme a provider handles (the first word of `Authorization`). */
 export type Scheme = "Basic" | "Bearer";
 
@@ -305,6 +307,18 @@ export class OptionsError extends Error {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * A keyed one-way digest under a secret drawn when it is created (HMAC-SHA256,
+ * 43 base64url characters, computed synchronously): equal texts give equal
+ * digests, and every digest has the same length, so comparing a digest with
+ * {@link timingSafeEqual} takes the same time whatever the texts' lengths.
+ * Lets a provider compare secrets of different lengths without the length
+ * showing in the time taken.
+ */
+export function createSecretDigest(): (text: string) => string {
+  return createCredentialKeyer();
+}
 
 /**
  * Compares two secrets in time that depends only on their lengths, not on
