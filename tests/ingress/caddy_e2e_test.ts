@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { basicAuth } from "../support/gateway.ts";
 import { startCaddy } from "../support/caddy.ts";
+import { CADDY_EXAMPLE, renderCaddyExample } from "../support/examples.ts";
 import { systemTest } from "../support/system.ts";
 import { startTcpProxy } from "../support/tcp_proxy.ts";
 import {
@@ -18,21 +19,6 @@ import {
 } from "./ingress_gateway.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
 
-const EXAMPLE = new URL("../../examples/caddy/Caddyfile", import.meta.url);
-
-/** The example Caddyfile with its placeholders filled in. */
-export function renderCaddyExample(
-  template: string,
-  values: { port: number; gateways: readonly string[]; backend: string },
-): string {
-  const text = template
-    .replaceAll("@CADDY_PORT@", String(values.port))
-    .replaceAll("@GATEWAY@", values.gateways.join(" "))
-    .replaceAll("@BACKEND@", values.backend);
-  assert.doesNotMatch(text, /@[A-Z_]+@/, "every placeholder is substituted");
-  return text;
-}
-
 async function call(
   url: string,
   init: RequestInit = {},
@@ -42,7 +28,7 @@ async function call(
 }
 
 systemTest("examples/caddy/Caddyfile protects a backend end to end", ["caddy"], async (t) => {
-  const template = await Deno.readTextFile(EXAMPLE);
+  const template = await Deno.readTextFile(CADDY_EXAMPLE);
   await using gw = await startIngressGateway();
   await using gw2 = await startIngressGateway();
   await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);

@@ -11,6 +11,7 @@ import { SignJWT } from "jose";
 import { loadConfig } from "../../lib/config/load.ts";
 import { basicAuth } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
+import { NGINX_EXAMPLE, renderNginxExample } from "../support/examples.ts";
 import { freePort, sleep, systemTest, tempDir } from "../support/system.ts";
 import { startTcpProxy } from "../support/tcp_proxy.ts";
 import {
@@ -24,21 +25,7 @@ import {
 import { startGatewayProcess } from "./gateway_process.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
 
-const EXAMPLE = new URL("../../examples/nginx/nginx.conf", import.meta.url);
-
-/** The example config with its placeholders filled in. */
-function renderExample(
-  template: string,
-  values: { port: number; gateway: string; gateway2: string; backend: string },
-): string {
-  const text = template
-    .replaceAll("@NGINX_PORT@", String(values.port))
-    .replaceAll("@GATEWAY@", values.gateway)
-    .replaceAll("@GATEWAY_2@", values.gateway2)
-    .replaceAll("@BACKEND@", values.backend);
-  assert.doesNotMatch(text, /@[A-Z_]+@/, "every placeholder is substituted");
-  return text;
-}
+const EXAMPLE = NGINX_EXAMPLE;
 
 async function call(
   url: string,
@@ -68,10 +55,9 @@ systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"],
   const connectionsToGateways = () => tcp.connections + tcp2.connections;
   // The file is used as is; the harness only adds `daemon off;` on the command line.
   await using proxy = await startNginx(({ port }) =>
-    renderExample(template, {
+    renderNginxExample(template, {
       port,
-      gateway: `127.0.0.1:${tcp.port}`,
-      gateway2: `127.0.0.1:${tcp2.port}`,
+      gateways: [`127.0.0.1:${tcp.port}`, `127.0.0.1:${tcp2.port}`],
       backend: backend.hostPort,
     })
   );
@@ -251,10 +237,9 @@ systemTest(
     const replicas = [await start(0), await start(1)];
     try {
       await using proxy = await startNginx(({ port }) =>
-        renderExample(template, {
+        renderNginxExample(template, {
           port,
-          gateway: replicas[0]!.hostPort,
-          gateway2: replicas[1]!.hostPort,
+          gateways: [replicas[0]!.hostPort, replicas[1]!.hostPort],
           backend: backend.hostPort,
         })
       );
