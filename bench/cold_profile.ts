@@ -63,6 +63,16 @@ try {
   });
   await time("  new Request (the runtime builds it when served)", n, request);
   await time(
+    "  GET /health (router, HTTP metrics; no decision)",
+    n,
+    () => gateway.appHandler(new Request("http://127.0.0.1/health"), info),
+  );
+  await time(
+    "  no Authorization: 401 (router, headers, challenge)",
+    n,
+    () => gateway.appHandler(new Request("http://127.0.0.1/authenticate"), info),
+  );
+  await time(
     "  pipeline.authenticate (parse, race, metrics)",
     n,
     () => gateway.pipeline.authenticate(BENCH_BASIC, undefined, "127.0.0.1"),

@@ -21,14 +21,17 @@ export interface GatewayProcess {
 /**
  * Starts `main.ts` on the config in `configPath` (which must serve on
  * `port`), logging to `logFile`, and waits until `/ready` answers 200.
+ * `allowWrite`: a directory it may write (the token store's).
  */
 export async function startGatewayProcess(
   configPath: string,
   port: number,
   logFile: string,
+  allowWrite?: string,
 ): Promise<GatewayProcess> {
+  const write = allowWrite === undefined ? [] : [`--allow-write=${allowWrite}`];
   const proc = await spawnLogged(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts"],
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", ...write, "main.ts"],
     cwd: ROOT,
     env: { AOT_CONFIG_PATH: configPath },
     logFile,
