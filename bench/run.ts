@@ -226,14 +226,14 @@ async function runCase(
     await using setup = await setUpCase(benchCase, baseline, fixtures, dir);
     const headers = await benchCase.prepare(setup.gatewayUrl, fixtures);
     await checkStatus(setup.checkUrl, headers, benchCase);
-    const requests: Requests = { path: benchCase.path, headers };
+    let requests: Requests = { path: benchCase.path, headers };
     if (benchCase.distinct !== undefined) {
       const values = await benchCase.distinct(fixtures);
       const file = `${dir}/authorizations.txt`;
       await Deno.writeTextFile(file, values.join("\n") + "\n");
       await checkStatus(setup.checkUrl, { authorization: values.at(-1)! }, benchCase);
-      Object.assign(requests, { authorizationsFile: file });
-      delete headers.authorization;
+      const { authorization: _, ...others } = headers;
+      requests = { path: benchCase.path, headers: others, authorizationsFile: file };
     }
     await load(driver, setup.reference, requests, options, options.warmup);
     await load(driver, setup.target, requests, options, options.warmup);
