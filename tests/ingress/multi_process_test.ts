@@ -22,10 +22,7 @@ async function status(port: number, authorization: string, path = "/authenticate
 
 systemTest(
   "two gateway processes on one host share the PostgreSQL token store, not their caches or limits",
-  [
-    "postgres",
-    "initdb",
-  ],
+  ["initdb"],
   async (t) => {
     await using pg = await startPostgres();
     const dir = await tempDir("multi");
