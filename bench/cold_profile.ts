@@ -29,9 +29,12 @@ function cpuSeconds(): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Runs `fn` `n` times after a warm-up; prints the process CPU µs per call (steady under load). */
+/**
+ * Runs `fn` `n` times after as many warm-up calls (JIT and heap settle; a shorter
+ * warm-up inflated the first line), and prints the process CPU µs per call.
+ */
 async function time(label: string, n: number, fn: () => unknown): Promise<void> {
-  for (let i = 0; i < n / 10; i++) await fn();
+  for (let i = 0; i < n; i++) await fn();
   const cpu = cpuSeconds();
   for (let i = 0; i < n; i++) await fn();
   const us = (cpuSeconds() - cpu) * 1e6 / n;
