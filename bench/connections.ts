@@ -8,8 +8,11 @@
  * @module
  */
 
-/** Client-side `address:port` of every known connection to one of `ports` (none without `ss`). */
-export async function connectionIds(ports: readonly number[]): Promise<Set<string>> {
+/**
+ * Client-side `address:port` of every known connection to one of `ports`;
+ * `undefined` when `ss` cannot be run (nothing is counted then).
+ */
+export async function connectionIds(ports: readonly number[]): Promise<Set<string> | undefined> {
   const ids = new Set<string>();
   if (ports.length === 0) return ids;
   const filter = ports.map((p) => `sport = :${p} or dport = :${p}`).join(" or ");
@@ -20,10 +23,10 @@ export async function connectionIds(ports: readonly number[]): Promise<Set<strin
       stdout: "piped",
       stderr: "null",
     }).output();
-    if (!out.success) return ids;
+    if (!out.success) return undefined;
     text = new TextDecoder().decode(out.stdout);
   } catch {
-    return ids;
+    return undefined;
   }
   const wanted = new Set(ports.map(String));
   for (const line of text.split("\n")) {

@@ -79,8 +79,8 @@ async function load(
     durationS: seconds,
   });
   const cpuUs = (cpuOf(target.pids) - cpuBefore) * 1e6 / result.requests;
-  if (!connsBefore) return { ...result, cpuUs };
-  const after = await connectionIds(target.countPorts!);
+  const after = connsBefore && await connectionIds(target.countPorts!);
+  if (!connsBefore || !after) return { ...result, cpuUs };
   const opened = [...after].filter((id) => !connsBefore.has(id)).length;
   return { ...result, cpuUs, connsPer100: opened * 100 / result.requests };
 }

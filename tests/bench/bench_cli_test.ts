@@ -179,6 +179,7 @@ Deno.test("connectionIds() sees a connection to a port, also once it is closed (
     conn.close();
   }
   const after = await connectionIds([port]);
+  assert.ok(before && after);
   assert.equal([...after].filter((id) => !before.has(id)).length, 3);
 });
 
