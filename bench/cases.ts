@@ -21,11 +21,13 @@ export interface Fixtures {
   readonly jwksUrl: string;
   /** A valid RS256 access token signed by that provider. */
   readonly accessToken: string;
+  /** `count` distinct valid RS256 access tokens (distinct `sub` and `jti`), signed once. */
+  accessTokens(count: number): Promise<readonly string[]>;
 }
 
 /** One gateway configuration under load. */
 export interface BenchCase {
-  /** Short name: `floor`, `basic`, `jwt`, `store`, `unauthorized`. */
+  /** Short name: `floor`, `basic`, `jwt`, `store`, `unauthorized`, `basic-cold`, … */
   readonly name: string;
   /** The route loaded. */
   readonly path: string;
@@ -38,6 +40,21 @@ export interface BenchCase {
    * gateway; `config` is then unused.
    */
   readonly reference?: "floor";
+  /**
+   * Load through this ingress running its shipped example config; the
+   * reference is then the same ingress in front of a bare auth server, and
+   * the new connections to the auth servers are counted.
+   */
+  readonly ingress?: "nginx" | "caddy";
+  /** Gateway processes behind the ingress (default 1). */
+  readonly processes?: number;
+  /** Report the decision cache's hit rate (read from the gateway's `/metrics`). */
+  readonly hitRate?: boolean;
+  /**
+   * Distinct `Authorization` values: each request carries one picked
+   * uniformly at random (the reference gets the same requests).
+   */
+  distinct?(fixtures: Fixtures): Promise<readonly string[]>;
   /** The YAML after the common sections (`providers:`, `store:`, …). */
   config(fixtures: Fixtures, dir: string): string;
   /** The request headers, given the running gateway's base URL. */
@@ -45,9 +62,13 @@ export interface BenchCase {
 }
 
 /** The password of the benchmark's Basic user. */
-const PASSWORD = "bench-password-0123456789";
-const BASIC = `Basic ${btoa(`bench:${PASSWORD}`)}`;
-const PLAIN = `  - name: local
+export const BENCH_PASSWORD = "bench-password-0123456789";
+const PASSWORD = BENCH_PASSWORD;
+/** The `Authorization` of the benchmark's Basic user (`bench` on {@link PLAIN_PROVIDER}). */
+export const BENCH_BASIC = `Basic ${btoa(`bench:${PASSWORD}`)}`;
+const BASIC = BENCH_BASIC;
+/** The `plain` provider (realm `bench`) of the Basic cases, as a `providers:` list item. */
+export const PLAIN_PROVIDER = `  - name: local
     type: plain
     realm: bench
     users:
@@ -56,13 +77,29 @@ const PLAIN = `  - name: local
       - { username: carol, password: carol-password, roles: [] }
 `;
 
-/** The common sections; `extra` adds providers and more. */
-export function gatewayYaml(port: number, extra: string, store = "{ enabled: false }"): string {
+/** Users of the `many-users` case. */
+export const MANY_USERS = 10_000;
+
+function manyUser(i: number): { username: string; password: string } {
+  return { username: `user${i}`, password: `password-${i}-0123456789` };
+}
+
+/** The common sections; `extra` adds providers and more; metrics only with `metricsPort`. */
+export function gatewayYaml(
+  port: number,
+  extra: string,
+  store = "{ enabled: false }",
+  metricsPort?: number,
+): string {
   const secret = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16))
     .join("").padEnd(48, "0");
   return `version: "2.0.0"
 server: { host: 127.0.0.1, port: ${port} }
-metrics: { enabled: false, port: 9090 }
+metrics: ${
+    metricsPort === undefined
+      ? "{ enabled: false, port: 9090 }"
+      : `{ enabled: true, port: ${metricsPort} }`
+  }
 store: ${store}
 services: []
 jwt: { iss: authotron-bench, exp: 3600, secret: ${secret} }
@@ -84,7 +121,7 @@ export const CASES: readonly BenchCase[] = [
     name: "basic",
     path: "/authenticate",
     status: 200,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     prepare: () => Promise.resolve({ authorization: BASIC }),
   },
   {
@@ -100,7 +137,7 @@ export const CASES: readonly BenchCase[] = [
     name: "store",
     path: "/authenticate",
     status: 200,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     async prepare(baseUrl) {
       for (const [method, path] of [["POST", "/tokens"], ["GET", "/token"]]) {
         const res = await fetch(baseUrl + path, { method, headers: { authorization: BASIC } });
@@ -113,10 +150,74 @@ export const CASES: readonly BenchCase[] = [
     },
   },
   {
+    name: "basic-cold",
+    path: "/authenticate",
+    status: 200,
+    config: () => `auth: { decision_cache_ttl_ms: 0 }\nproviders:\n${PLAIN_PROVIDER}`,
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
+  {
+    name: "many-users",
+    path: "/authenticate",
+    status: 200,
+    hitRate: true,
+    config: () => {
+      const users = Array.from({ length: MANY_USERS }, (_, i) => {
+        const { username, password } = manyUser(i);
+        return `      - { username: ${username}, password: ${password}, roles: [reader] }`;
+      });
+      return `providers:\n  - name: local\n    type: plain\n    realm: bench\n    users:\n${
+        users.join("\n")
+      }\n`;
+    },
+    distinct: () =>
+      Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => {
+        const { username, password } = manyUser(i);
+        return `Basic ${btoa(`${username}:${password}`)}`;
+      })),
+    prepare: () =>
+      Promise.resolve({ authorization: `Basic ${btoa("user0:password-0-0123456789")}` }),
+  },
+  {
+    name: "jwt-cold",
+    path: "/authenticate",
+    status: 200,
+    needs: "providers/jwt.ts",
+    config: ({ jwksUrl }) =>
+      `auth: { decision_cache_ttl_ms: 0 }\nproviders:\n  - { name: idp, type: jwt, realm: bench, cert_uri: "${jwksUrl}", iam_realm: bench }\n`,
+    distinct: (fixtures) => fixtures.accessTokens(5000).then((t) => t.map((x) => `Bearer ${x}`)),
+    prepare: (_, { accessToken }) => Promise.resolve({ authorization: `Bearer ${accessToken}` }),
+  },
+  {
+    name: "nginx",
+    path: "/hello",
+    status: 200,
+    ingress: "nginx",
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
+  {
+    name: "nginx-x2",
+    path: "/hello",
+    status: 200,
+    ingress: "nginx",
+    processes: 2,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
+  {
+    name: "caddy",
+    path: "/hello",
+    status: 200,
+    ingress: "caddy",
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
+    prepare: () => Promise.resolve({ authorization: BASIC }),
+  },
+  {
     name: "unauthorized",
     path: "/authenticate",
     status: 401,
-    config: () => `providers:\n${PLAIN}`,
+    config: () => `providers:\n${PLAIN_PROVIDER}`,
     prepare: () => Promise.resolve({ authorization: `Basic ${btoa("bench:wrong-password")}` }),
   },
 ];
@@ -146,20 +247,28 @@ export async function startIdentityProvider(): Promise<Fixtures & AsyncDisposabl
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response(body, { headers: { "content-type": "application/json" } }),
   );
-  const accessToken = await new SignJWT({
-    scope: "openid profile",
-    preferred_username: "bench",
-    realm_access: { roles: ["reader", "writer"] },
-    email: "bench@example.org",
-  })
-    .setProtectedHeader({ alg: "RS256", kid: "bench-key", typ: "JWT" })
-    .setSubject("0b8a6e3c-bench")
-    .setIssuedAt()
-    .setExpirationTime("2h")
-    .sign(privateKey);
+  const sign = (sub: string, jti?: string) => {
+    const jwt = new SignJWT({
+      scope: "openid profile",
+      preferred_username: "bench",
+      realm_access: { roles: ["reader", "writer"] },
+      email: "bench@example.org",
+    })
+      .setProtectedHeader({ alg: "RS256", kid: "bench-key", typ: "JWT" })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime("2h");
+    return (jti === undefined ? jwt : jwt.setJti(jti)).sign(privateKey);
+  };
+  const accessToken = await sign("0b8a6e3c-bench");
+  const many: string[] = [];
   return {
     jwksUrl: `http://127.0.0.1:${server.addr.port}/jwks.json`,
     accessToken,
+    async accessTokens(count) {
+      while (many.length < count) many.push(await sign(`bench-${many.length}`, `${many.length}`));
+      return many.slice(0, count);
+    },
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }

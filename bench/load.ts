@@ -53,6 +53,34 @@ export function parseWrk(text: string): LoadResult {
   };
 }
 
+/**
+ * A wrk script sending one `Authorization` value per request, picked uniformly
+ * at random from `file` (one per line); the requests are formatted once.
+ */
+export function wrkScript(file: string): string {
+  return `local values = {}
+for line in io.lines(${JSON.stringify(file)}) do
+  if #line > 0 then values[#values + 1] = line end
+end
+local requests = nil
+function init(args)
+  math.randomseed(os.time() + os.clock() * 1000000)
+end
+function request()
+  if requests == nil then
+    requests = {}
+    for i, value in ipairs(values) do
+      local headers = {}
+      for name, v in pairs(wrk.headers) do headers[name] = v end
+      headers["Authorization"] = value
+      requests[i] = wrk.format(nil, nil, headers)
+    end
+  end
+  return requests[math.random(#requests)]
+end
+`;
+}
+
 /** Load from `wrk -t1` (one thread: the server keeps the other core). */
 export const wrkDriver: LoadDriver = async (spec) => {
   if (spec.flood || spec.durationS === undefined) throw new Error("wrk runs by duration only");
@@ -63,8 +91,15 @@ export const wrkDriver: LoadDriver = async (spec) => {
     "--latency",
   ];
   for (const [name, value] of Object.entries(spec.headers)) args.push("-H", `${name}: ${value}`);
+  let script: string | undefined;
+  if (spec.authorizationsFile !== undefined) {
+    script = await Deno.makeTempFile({ prefix: "aot-bench-", suffix: ".lua" });
+    await Deno.writeTextFile(script, wrkScript(spec.authorizationsFile));
+    args.push("-s", script);
+  }
   args.push(`http://${spec.host}:${spec.port}${spec.path}`);
-  const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output()
+    .finally(() => script && Deno.remove(script));
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr).trim() || text}`);

@@ -28,6 +28,12 @@ export interface LoadSpec {
   readonly headers: Readonly<Record<string, string>>;
   /** Flood mode: each request carries a distinct garbage credential (and JWT `kid`). */
   readonly flood?: boolean;
+  /**
+   * A file of `Authorization` values, one per line: each request carries one
+   * picked uniformly at random (a file, not a list: 10,000 values do not fit
+   * in a command-line argument).
+   */
+  readonly authorizationsFile?: string;
 }
 
 /** What was measured. */
@@ -83,11 +89,17 @@ export function floodCredential(n: number): string {
   }
 }
 
-function requestBytes(spec: LoadSpec, n: number): Uint8Array {
+function requestBytes(spec: LoadSpec, n: number, authorization?: string): Uint8Array {
   let head = `GET ${spec.path} HTTP/1.1\r\nhost: ${spec.host}:${spec.port}\r\n`;
   for (const [name, value] of Object.entries(spec.headers)) head += `${name}: ${value}\r\n`;
   if (spec.flood) head += `authorization: ${floodCredential(n)}\r\n`;
+  if (authorization !== undefined) head += `authorization: ${authorization}\r\n`;
   return encoder.encode(head + "\r\n");
+}
+
+/** The lines of an `authorizationsFile`. */
+export function readAuthorizations(file: string): string[] {
+  return Deno.readTextFileSync(file).split("\n").filter((line) => line !== "");
 }
 
 /** Runs the load described by `spec`; `onProgress` gets the completed count about once a second. */
@@ -97,7 +109,10 @@ export async function runLoad(
 ): Promise<LoadResult> {
   const histogram = new LatencyHistogram();
   const statuses: Record<string, number> = {};
-  const fixed = spec.flood ? undefined : requestBytes(spec, 0);
+  const distinct = spec.authorizationsFile === undefined
+    ? undefined
+    : readAuthorizations(spec.authorizationsFile).map((value) => requestBytes(spec, 0, value));
+  const fixed = spec.flood || distinct ? undefined : requestBytes(spec, 0);
   let issued = 0;
   let errors = 0;
   const started = performance.now();
@@ -112,7 +127,8 @@ export async function runLoad(
     const buf = new Uint8Array(1 << 16);
     try {
       while (more()) {
-        const request = fixed ?? requestBytes(spec, issued);
+        const request = fixed ??
+          distinct?.[Math.floor(Math.random() * distinct.length)] ?? requestBytes(spec, issued);
         issued++;
         const t0 = performance.now();
         for (let w = 0; w < request.length;) w += await conn.write(request.subarray(w));

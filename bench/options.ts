@@ -32,8 +32,11 @@ export interface BenchOptions {
 export const HELP = `deno task bench [options]
 
 Measures the gateway against a bare Deno.serve (the runtime's limit on this
-machine) and prints requests/s, p50, p99, peak RSS and the ratio of each case
-to the baseline. Load comes from wrk when installed, else from a built-in
+machine) and prints requests/s, p50, p99, CPU µs per request, peak RSS and the
+ratio of each case to its reference: the bare server for direct cases, the
+same ingress (nginx, caddy: the shipped example configs) in front of a bare
+auth server for the ingress cases, which also report new connections per 100
+requests. Load comes from wrk when installed, else from a built-in
 load generator (a separate Deno process).
 
 Options:
@@ -42,6 +45,7 @@ Options:
   --connections <n>   concurrent connections (default 50)
   --rounds <n>        rounds per case, alternating baseline and gateway (default 5)
   --case <name>       run only this case (repeatable): floor, basic, jwt, store,
+                      basic-cold, many-users, jwt-cold, nginx, nginx-x2, caddy,
                       unauthorized
   --builtin           use the built-in load generator even when wrk is installed
   --json              also write bench/results/<timestamp>.json

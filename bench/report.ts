@@ -22,6 +22,12 @@ export interface Row {
   readonly peakRss: number;
   /** Gateway requests/s over the baseline's in the same rounds (1 for the baseline). */
   readonly ratio: number;
+  /** A reference row (an ingress in front of a bare auth server): no ratio line. */
+  readonly reference?: boolean;
+  /** New TCP connections to the auth server(s) per 100 requests (ingress cases). */
+  readonly connsPer100?: number;
+  /** Share of requests answered from the decision cache (cases that read it). */
+  readonly hitRate?: number;
   /** Requests/s of each round (gateway), then of the interleaved baseline runs. */
   readonly rounds: { readonly rps: number[]; readonly baselineRps: number[] };
 }
@@ -80,7 +86,18 @@ export function ratioLine(row: Row): string {
 
 /** The table and the ratio lines. */
 export function formatReport(report: Report): string {
-  const head = ["case", "route", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "peak RSS", "ratio"];
+  const head = [
+    "case",
+    "route",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "CPU µs/req",
+    "peak RSS",
+    "new conn/100 req",
+    "cache hits",
+    "ratio",
+  ];
   const cells = report.rows.map((r) => [
     r.name,
     r.path,
@@ -88,7 +105,9 @@ export function formatReport(report: Report): string {
     r.p50.toFixed(2),
     r.p99.toFixed(2),
     r.cpuUs.toFixed(1),
-    mib(r.peakRss),
+    r.peakRss > 0 ? mib(r.peakRss) : "—",
+    r.connsPer100 === undefined ? "—" : r.connsPer100.toFixed(2),
+    r.hitRate === undefined ? "—" : `${(r.hitRate * 100).toFixed(0)}%`,
     r.ratio.toFixed(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
@@ -106,7 +125,7 @@ export function formatReport(report: Report): string {
     sep,
     ...cells.map(line),
     "",
-    ...report.rows.filter((r) => r.name !== "baseline").map(ratioLine),
+    ...report.rows.filter((r) => r.name !== "baseline" && !r.reference).map(ratioLine),
     ...report.skipped.map((s) => `case ${s.name}: skipped (${s.reason})`),
   ].join("\n");
 }

@@ -2,13 +2,16 @@
  * `plain` provider (spec 5.1): Basic credentials checked against users listed
  * in the config, either with a plaintext `password` or a `password_hash`
  * (PBKDF2-SHA256 in PHC form: `$pbkdf2-sha256$i=600000$<salt>$<hash>`, base64
- * without padding). Comparisons are constant-time, and an unknown user costs
- * the same as a wrong password.
+ * without padding). Users are looked up by name; the password is compared as
+ * a keyed digest of fixed length in constant time, so a check costs the same
+ * for 3 or 100,000 users, and an unknown user costs the same as a wrong
+ * password.
  *
  * @module
  */
 
 import {
+  createSecretDigest,
   decodeBasicCredential,
   defineProvider,
   OptionsError,
@@ -92,29 +95,47 @@ export default defineProvider<PlainOptions>({
       (best, u) => best === undefined || u.hash!.iterations > best.iterations ? u.hash : best,
       undefined,
     );
+    // Users by name, plaintext passwords kept as digests: a request compares one digest of
+    // fixed length whatever the number of users and the lengths of the passwords.
+    const digest = createSecretDigest();
+    const byName = new Map<string, { user: PlainUser; password?: string }[]>();
+    for (const user of users) {
+      const entry = {
+        user,
+        password: user.password === undefined ? undefined : digest(user.password),
+      };
+      const same = byName.get(user.username);
+      if (same === undefined) byName.set(user.username, [entry]);
+      else same.push(entry);
+    }
+    // What an unknown user (or a malformed credential) is compared with: never matches.
+    const nobody = [{ user: undefined, password: digest(crypto.randomUUID()) }];
+    const answer = (match: PlainUser | undefined) =>
+      match && { username: match.username, roles: [...match.roles] };
     return {
-      async authenticate(credential) {
+      // Synchronous without hashed users: the host then runs it without a timeout timer.
+      authenticate(credential) {
         const decoded = decodeBasicCredential(credential);
         // A malformed credential does the work of a wrong password (timing, T01), then fails.
         const basic = decoded ?? { username: "", password: "" };
+        const given = digest(basic.password);
         let match: PlainUser | undefined;
         let hashedCandidate: PlainUser | undefined;
-        for (const user of users) {
-          const sameName = timingSafeEqual(user.username, basic.username);
-          if (user.password !== undefined) {
-            const samePassword = timingSafeEqual(user.password, basic.password);
-            if (sameName && samePassword && match === undefined) match = user;
-          } else if (sameName && hashedCandidate === undefined) {
+        for (const { user, password } of byName.get(basic.username) ?? nobody) {
+          if (password !== undefined) {
+            if (timingSafeEqual(password, given) && match === undefined) match = user;
+          } else if (hashedCandidate === undefined) {
             hashedCandidate = user;
           }
         }
-        if (decoy !== undefined) {
-          const target = hashedCandidate?.hash ?? decoy;
-          const ok = await hashMatches(target, basic.password);
-          if (ok && hashedCandidate !== undefined && match === undefined) match = hashedCandidate;
-        }
-        if (decoded === undefined) return undefined;
-        return match && { username: match.username, roles: [...match.roles] };
+        if (decoy === undefined) return decoded === undefined ? undefined : answer(match);
+        const target = hashedCandidate?.hash ?? decoy;
+        return hashMatches(target, basic.password).then((ok) => {
+          if (decoded === undefined) return undefined;
+          return answer(
+            ok && hashedCandidate !== undefined && match === undefined ? hashedCandidate : match,
+          );
+        });
       },
     };
   },

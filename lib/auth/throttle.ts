@@ -194,6 +194,18 @@ export class AuthThrottle {
 
   /** Decides whether a request may run; `address` is the resolved client address. */
   check(address: string | undefined, authorization: string | undefined): ThrottleCheck {
+    // No failure on record anywhere (the usual case): nothing can be blocked, and the keys
+    // (an IP parse, a second Basic decode, an HMAC) are only derived if this attempt fails.
+    if (this.#addresses.size === 0 && this.#pairs.size === 0 && this.#usernames.size === 0) {
+      let keys: ThrottleKeys | undefined | null = null;
+      const derive = () => keys === null ? keys = this.#keys(address, authorization) : keys;
+      return {
+        blocked: false,
+        get keys() {
+          return derive();
+        },
+      };
+    }
     const keys = this.#keys(address, authorization);
     if (keys === undefined) return { blocked: false, keys };
     const now = this.#now();

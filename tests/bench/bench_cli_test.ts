@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { parseWrk } from "../../bench/load.ts";
+import { parseWrk, wrkDriver } from "../../bench/load.ts";
+import { systemTest } from "../support/system.ts";
+import { connectionIds, hasSs } from "../../bench/connections.ts";
 import { parseOptions } from "../../bench/options.ts";
 import { plateauVerdict } from "../../bench/flood.ts";
 import { startBaseline } from "../../bench/procs.ts";
@@ -120,5 +122,90 @@ Deno.test("the reference servers: bare answers a short header, floor a JWT-sized
       await missing.body?.cancel();
       assert.equal(missing.status, 401, "the floor reads the Authorization header");
     }
+  }
+});
+
+Deno.test("formatReport() shows connections and hit rate, and no ratio line for a reference row", () => {
+  const row = {
+    p50: 1,
+    p99: 2,
+    cpuUs: 10,
+    peakRss: 0,
+    rounds: { rps: [], baselineRps: [] },
+  };
+  const text = formatReport({
+    date: "now",
+    loadGenerator: "wrk",
+    settings: { connections: 50, duration: 3, warmup: 2, rounds: 5 },
+    machine: { cpus: 2, loadavgBefore: "0", loadavgAfter: "0", deno: "2" },
+    rows: [
+      {
+        ...row,
+        name: "nginx-ref",
+        path: "nginx -> bare auth server",
+        rps: 900,
+        ratio: 1,
+        reference: true,
+        connsPer100: 0.1,
+      },
+      { ...row, name: "nginx", path: "nginx -> gateway", rps: 800, ratio: 0.89, connsPer100: 0.25 },
+      { ...row, name: "many-users", path: "/authenticate", rps: 500, ratio: 0.5, hitRate: 0.64 },
+    ],
+    skipped: [],
+  });
+  assert.match(text, /^nginx nginx -> gateway ratio 0\.89$/m);
+  assert.match(text, /^many-users \/authenticate ratio 0\.50$/m);
+  assert.doesNotMatch(text, /^nginx-ref .* ratio/m);
+  assert.match(text, /\| nginx +\| nginx -> gateway .*\| +0\.25 \| +— \|/);
+  assert.match(text, /\| +64% \|/);
+});
+
+Deno.test("connectionIds() sees a connection to a port, also once it is closed (TIME-WAIT)", async () => {
+  if (!(await hasSs())) {
+    assert.fail("ss (iproute2) is needed to count connections");
+  }
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("x"),
+  );
+  const port = server.addr.port;
+  const before = await connectionIds([port]);
+  for (let i = 0; i < 3; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    await conn.read(new Uint8Array(1024));
+    conn.close();
+  }
+  const after = await connectionIds([port]);
+  assert.ok(before && after);
+  assert.equal([...after].filter((id) => !before.has(id)).length, 3);
+});
+
+systemTest("wrkDriver with a file of values sends each request one of them", ["wrk"], async () => {
+  const seen = new Map<string, number>();
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const value = req.headers.get("authorization") ?? "(none)";
+    seen.set(value, (seen.get(value) ?? 0) + 1);
+    return new Response("x");
+  });
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "Basic one\nBasic two\nBearer three\n");
+    const result = await wrkDriver({
+      host: "127.0.0.1",
+      port: server.addr.port,
+      path: "/",
+      headers: { "x-other": "kept" },
+      authorizationsFile: file,
+      connections: 2,
+      durationS: 1,
+    });
+    assert.ok(result.requests > 30, `${result.requests} requests`);
+    assert.deepEqual([...seen.keys()].sort(), ["Basic one", "Basic two", "Bearer three"]);
+    for (const count of seen.values()) assert.ok(count > result.requests / 6, `${count}`);
+  } finally {
+    await Deno.remove(file);
   }
 });

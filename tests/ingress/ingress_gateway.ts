@@ -26,9 +26,9 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Serves the ingress test gateway on 127.0.0.1. */
-export async function startIngressGateway(): Promise<TestGateway> {
-  return await startGateway(testConfig(`
+/** The `auth:` and `providers:` sections of the ingress test gateway. */
+export async function ingressProviders(): Promise<string> {
+  return `
 auth: { timeout_in_ms: 3000 }
 providers:
   - type: plain
@@ -45,5 +45,17 @@ providers:
     name: partner-idp
     realm: partners
     mode: unavailable
-`));
+`;
+}
+
+/** Serves the ingress test gateway on 127.0.0.1. */
+export async function startIngressGateway(): Promise<TestGateway> {
+  return await startGateway(testConfig(await ingressProviders()));
+}
+
+/** The ingress test gateway's config as a file for `main.ts`, serving on `port`. */
+export async function ingressConfigFile(port: number): Promise<string> {
+  return testConfig(await ingressProviders(), { logging: "{ level: warn, format: json }" })
+    .replace("server: { host: 127.0.0.1, port: 0 }", `server: { host: 127.0.0.1, port: ${port} }`)
+    .replace("metrics: { enabled: true, port: 0 }", "metrics: { enabled: false, port: 9090 }");
 }

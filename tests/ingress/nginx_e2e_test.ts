@@ -1,7 +1,9 @@
 /**
  * NGINX end to end: Debian's nginx runs examples/nginx/nginx.conf (only the
- * ports are substituted) in front of a real gateway and a backend that
- * trusts nothing but the gateway's JWT.
+ * ports are substituted) in front of two real gateway replicas and a backend
+ * that trusts nothing but the gateway's JWT. The replicas sit behind TCP
+ * proxies that count the connections NGINX opens to them (connection reuse);
+ * a second test restarts two gateway processes one after the other under load.
  */
 import assert from "node:assert/strict";
 import { rawStatusLine } from "../support/raw_http.ts";
@@ -9,30 +11,21 @@ import { SignJWT } from "jose";
 import { loadConfig } from "../../lib/config/load.ts";
 import { basicAuth } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
-import { systemTest } from "../support/system.ts";
+import { NGINX_EXAMPLE, renderNginxExample } from "../support/examples.ts";
+import { freePort, sleep, systemTest, tempDir } from "../support/system.ts";
+import { startTcpProxy } from "../support/tcp_proxy.ts";
 import {
   CHALLENGE,
+  ingressConfigFile,
   JWT_ISSUER,
   JWT_SECRET,
   ROBOT_KEY,
   startIngressGateway,
 } from "./ingress_gateway.ts";
+import { startGatewayProcess } from "./gateway_process.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
 
-const EXAMPLE = new URL("../../examples/nginx/nginx.conf", import.meta.url);
-
-/** The example config with its placeholders filled in. */
-function renderExample(
-  template: string,
-  values: { port: number; gateway: string; backend: string },
-): string {
-  const text = template
-    .replaceAll("@NGINX_PORT@", String(values.port))
-    .replaceAll("@GATEWAY@", values.gateway)
-    .replaceAll("@BACKEND@", values.backend);
-  assert.doesNotMatch(text, /@[A-Z_]+@/, "every placeholder is substituted");
-  return text;
-}
+const EXAMPLE = NGINX_EXAMPLE;
 
 async function call(
   url: string,
@@ -54,11 +47,19 @@ async function forgedJwt(): Promise<string> {
 systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"], async (t) => {
   const template = await Deno.readTextFile(EXAMPLE);
   await using gw = await startIngressGateway();
+  await using gw2 = await startIngressGateway();
   await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
-  const gateway = gw.url.replace("http://", "");
+  // Each replica behind a TCP proxy that counts the connections NGINX opens to it.
+  await using tcp = startTcpProxy(Number(new URL(gw.url).port));
+  await using tcp2 = startTcpProxy(Number(new URL(gw2.url).port));
+  const connectionsToGateways = () => tcp.connections + tcp2.connections;
   // The file is used as is; the harness only adds `daemon off;` on the command line.
   await using proxy = await startNginx(({ port }) =>
-    renderExample(template, { port, gateway, backend: backend.hostPort })
+    renderNginxExample(template, {
+      port,
+      gateways: [`127.0.0.1:${tcp.port}`, `127.0.0.1:${tcp2.port}`],
+      backend: backend.hostPort,
+    })
   );
   let accepted = 0;
 
@@ -157,8 +158,37 @@ systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"],
     },
   );
 
+  await t.step("NGINX reuses its connections to the gateways for 200, 401 and 503", async () => {
+    const before = connectionsToGateways();
+    const requests = 500;
+    const ok = { authorization: basicAuth("alice:alice-password"), status: 200 };
+    const unavailable = { authorization: "Bearer some-partner-token", status: 503 };
+    // One request in six fails (~83 in all): below auth.brute_force's 100 failures per
+    // address even if every one of them reaches the same replica.
+    const kinds = [ok, { authorization: basicAuth("nobody:wrong"), status: 401 }, unavailable, ok];
+    kinds.push(ok, unavailable);
+    let next = 0;
+    const statuses: Record<number, number> = {};
+    // Five clients at a time, each on its own keep-alive connection to NGINX.
+    await Promise.all(Array.from({ length: 5 }, async () => {
+      while (next < requests) {
+        const kind = kinds[next++ % kinds.length]!;
+        const { res } = await call(`${proxy.url}/hello`, { authorization: kind.authorization });
+        assert.equal(res.status, kind.status);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (res.status === 200) accepted++;
+      }
+    }));
+    assert.deepEqual(statuses, { 200: 250, 401: 84, 503: 166 });
+    const opened = connectionsToGateways() - before;
+    // At most one connection per client in flight, per NGINX worker and replica; a GET
+    // subrequest whose answer has a body opens one per request (~500).
+    assert.ok(opened <= 25, `${opened} connections for ${requests} requests`);
+  });
+
   await t.step("a gateway that is down fails closed with 500", async () => {
     await gw.running.shutdown();
+    await gw2.running.shutdown();
     const { res } = await call(`${proxy.url}/hello`, {
       authorization: basicAuth("alice:alice-password"),
     });
@@ -187,4 +217,60 @@ Deno.test("examples/nginx/nginx.conf waits longer for /_auth than the gateway's 
   assert.match(auth, /proxy_pass_request_body off;/);
   assert.match(auth, /proxy_set_header Content-Length "";/);
   assert.match(auth, /proxy_cache off;/);
+  assert.match(auth, /proxy_method HEAD;/);
 });
+
+systemTest(
+  "examples/nginx/nginx.conf: a rolling restart of two gateway processes fails no request",
+  ["nginx"],
+  async () => {
+    const template = await Deno.readTextFile(EXAMPLE);
+    const dir = await tempDir("rolling");
+    await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
+    const ports = [freePort(), freePort()];
+    const configs = ports.map((_, i) => `${dir}/replica${i}.yaml`);
+    for (const [i, port] of ports.entries()) {
+      await Deno.writeTextFile(configs[i]!, await ingressConfigFile(port));
+    }
+    const start = (i: number) =>
+      startGatewayProcess(configs[i]!, ports[i]!, `${dir}/replica${i}.log`);
+    const replicas = [await start(0), await start(1)];
+    try {
+      await using proxy = await startNginx(({ port }) =>
+        renderNginxExample(template, {
+          port,
+          gateways: [replicas[0]!.hostPort, replicas[1]!.hostPort],
+          backend: backend.hostPort,
+        })
+      );
+      let running = true;
+      const failures: string[] = [];
+      let served = 0;
+      const clients = Array.from({ length: 8 }, async () => {
+        while (running) {
+          const { res, body } = await call(`${proxy.url}/hello`, {
+            authorization: basicAuth("alice:alice-password"),
+          });
+          if (res.status === 200) served++;
+          else failures.push(`${res.status} ${body}`);
+        }
+      });
+      await sleep(1000);
+      // One replica at a time: SIGTERM, start it again, wait until it is ready, then
+      // fail_timeout (5 s) more so that NGINX has taken it back before the next one stops.
+      for (const i of [0, 1]) {
+        await replicas[i]!.proc.stop("SIGTERM");
+        replicas[i] = await start(i);
+        await sleep(6000);
+      }
+      running = false;
+      await Promise.all(clients);
+      assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${served} failed`);
+      assert.ok(served > 100, `only ${served} requests served`);
+      assert.equal(backend.rejected(), 0);
+    } finally {
+      for (const replica of replicas) await replica.proc.stop("SIGTERM");
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -95,3 +95,31 @@ Deno.test("plain parseOptions() names the offending key", () => {
     );
   }
 });
+
+Deno.test("plain provider with 20,000 users: looks each up by name, listed twice means either password", async () => {
+  const users: unknown[] = Array.from({ length: 20_000 }, (_, i) => ({
+    username: `user${i}`,
+    password: `password-${i}`,
+    roles: [`r${i}`],
+  }));
+  users.push({ username: "user7", password: "second-password", roles: ["second"] });
+  const p = await provider(users);
+  for (const i of [0, 7, 12_345, 19_999]) {
+    assert.deepEqual(await p.authenticate(basic(`user${i}:password-${i}`), callContext()), {
+      username: `user${i}`,
+      roles: [`r${i}`],
+    });
+    assert.equal(
+      await p.authenticate(basic(`user${i}:password-${i + 1}`), callContext()),
+      undefined,
+    );
+  }
+  // The first entry of a name that matches wins, as when every user was compared in order.
+  assert.deepEqual(await p.authenticate(basic("user7:second-password"), callContext()), {
+    username: "user7",
+    roles: ["second"],
+  });
+  assert.equal(await p.authenticate(basic("user20000:password-20000"), callContext()), undefined);
+  // Synchronous without hashed users: the host runs it without a timeout timer.
+  assert.ok(!(p.authenticate(basic("user1:password-1"), callContext()) instanceof Promise));
+});

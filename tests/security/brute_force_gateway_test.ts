@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
+import { renderNginxExample } from "../support/examples.ts";
 import { systemTest } from "../support/system.ts";
 
 const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
@@ -122,9 +123,11 @@ systemTest("examples/nginx/nginx.conf relays a throttled 401 with the challenge 
   );
   const template = await Deno.readTextFile(EXAMPLE);
   await using proxy = await startNginx(({ port }) =>
-    template.replaceAll("@NGINX_PORT@", String(port))
-      .replaceAll("@GATEWAY@", gw.url.replace("http://", ""))
-      .replaceAll("@BACKEND@", `127.0.0.1:${backend.addr.port}`)
+    renderNginxExample(template, {
+      port,
+      gateways: [gw.url.replace("http://", "")],
+      backend: `127.0.0.1:${backend.addr.port}`,
+    })
   );
   for (let i = 0; i < 2; i++) {
     const { res } = await get(`${proxy.url}/x`, basicAuth("alice:wrong"));
