@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
-import { renderNginxExample } from "../support/examples.ts";
+import { NGINX_EXAMPLE, renderNginxExample } from "../support/examples.ts";
 import { systemTest } from "../support/system.ts";
 
 const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
-const EXAMPLE = new URL("../../examples/nginx/nginx.conf", import.meta.url);
+
 const CHALLENGE = 'Basic realm="demo", Bearer realm="partners"';
 
 function config(bruteForce: string): string {
@@ -121,7 +121,7 @@ systemTest("examples/nginx/nginx.conf relays a throttled 401 with the challenge 
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response("backend"),
   );
-  const template = await Deno.readTextFile(EXAMPLE);
+  const template = await Deno.readTextFile(NGINX_EXAMPLE);
   await using proxy = await startNginx(({ port }) =>
     renderNginxExample(template, {
       port,

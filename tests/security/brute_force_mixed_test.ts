@@ -11,12 +11,12 @@ import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
+import { NGINX_EXAMPLE, renderNginxExample } from "../support/examples.ts";
 import { systemTest } from "../support/system.ts";
 import { signingKey, signToken, startJwksServer } from "../support/jwks_server.ts";
 import { faults, startIdentityUpstream } from "../support/identity_upstream.ts";
 
 const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
-const EXAMPLE = new URL("../../examples/nginx/nginx.conf", import.meta.url);
 
 function config(bruteForce: string, bearerMode: "accept" | "unavailable"): string {
   return testConfig(`
@@ -158,11 +158,13 @@ async function exampleNginx(gatewayUrl: string, seen: string[]) {
     if (jwt) seen.push(String(decodeJwt(jwt).sub));
     return new Response("backend");
   });
-  const template = await Deno.readTextFile(EXAMPLE);
+  const template = await Deno.readTextFile(NGINX_EXAMPLE);
   const proxy = await startNginx(({ port }) =>
-    template.replaceAll("@NGINX_PORT@", String(port))
-      .replaceAll("@GATEWAY@", gatewayUrl.replace("http://", ""))
-      .replaceAll("@BACKEND@", `127.0.0.1:${backend.addr.port}`)
+    renderNginxExample(template, {
+      port,
+      gateways: [gatewayUrl.replace("http://", "")],
+      backend: `127.0.0.1:${backend.addr.port}`,
+    })
   );
   return {
     proxy,
