@@ -1,6 +1,8 @@
 /**
  * Auth-O-Tron entrypoint.
  *
+ * - `main.ts --help` / `-h`: print usage and exit 0; `--version`: print
+ *   `authotron <version>` and exit 0. Neither needs a config file.
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
  * - `main.ts --check-config [path]`: validate a config file, its plugins and
  *   its JWT signing keys without serving (no network access), exit 0 or 1.
@@ -11,6 +13,7 @@
  * @module
  */
 
+import { parseCommandLine, USAGE, VERSION_LINE } from "./lib/config/cli.ts";
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
 import { GatewayError } from "./lib/util/errors.ts";
 import { checkPlugins, createGateway } from "./lib/gateway.ts";
@@ -32,23 +35,22 @@ function fail(prefix: string, error: unknown): never {
 }
 
 async function main(args: string[]): Promise<void> {
-  if (args.includes("--schema")) {
+  const cli = parseCommandLine(args);
+  if (cli.mode === "schema") {
     write(Deno.stdout, JSON.stringify(configJsonSchema(), null, 2));
     return;
   }
-  const checkIndex = args.indexOf("--check-config");
+  if (cli.mode === "help") return write(Deno.stdout, USAGE);
+  if (cli.mode === "version") return write(Deno.stdout, VERSION_LINE);
+  for (const option of cli.ignored) write(Deno.stderr, `ignoring unknown option ${option}`);
   const env = Deno.env.toObject();
-  const defaultIndex = args.indexOf("--default-config");
-  const fallback = defaultIndex >= 0 ? args[defaultIndex + 1] : undefined;
-  const path = checkIndex >= 0 && args[checkIndex + 1] !== undefined
-    ? args[checkIndex + 1]!
-    : env.AOT_CONFIG_PATH || fallback === undefined
-    ? configPathFromEnv(env)
-    : fallback;
+  const fallback = cli.defaultConfig;
+  const path = cli.checkPath ??
+    (env.AOT_CONFIG_PATH || fallback === undefined ? configPathFromEnv(env) : fallback);
   const config = await loadConfig(path, env).catch((e: unknown) =>
     fail("Error loading configuration", e)
   );
-  if (checkIndex >= 0) {
+  if (cli.mode === "check-config") {
     await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
     await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
     write(Deno.stdout, `${path}: configuration OK`);

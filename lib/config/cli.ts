@@ -1,0 +1,97 @@
+/**
+ * The command line of `main.ts`: what to do (serve, check a config, print the
+ * schema, help or version) and with which options. Parsing is pure, so it is
+ * tested without spawning a process.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { VERSION } from "./types.ts";
+
+/** What `main.ts` was asked to do. */
+export type CliMode = "serve" | "check-config" | "schema" | "help" | "version";
+
+/** The parsed command line. */
+export interface CliOptions {
+  /** What to do. */
+  readonly mode: CliMode;
+  /** `--check-config <path>`'s path, when given. */
+  readonly checkPath?: string;
+  /** `--default-config <path>`: the config when `AOT_CONFIG_PATH` is unset. */
+  readonly defaultConfig?: string;
+  /** `--strict`: unknown config keys are errors for `--check-config`. */
+  readonly strict: boolean;
+  /** `--watch-config`: reload when the config file changes. */
+  readonly watchConfig: boolean;
+  /** Unknown options as written (`main.ts` warns about them and carries on). */
+  readonly ignored: readonly string[];
+}
+
+/** The one-line `--version` answer (the version `/status` reports). */
+export const VERSION_LINE = `authotron ${VERSION}`;
+
+/** `--help` text. */
+export const USAGE = `Usage: main.ts [options]
+
+Auth-O-Tron ${VERSION}: an authentication gateway for web APIs.
+
+Serves the config file named by AOT_CONFIG_PATH (else --default-config, else
+./config.yaml) until SIGTERM or SIGINT. SIGHUP reloads the config file.
+
+Options:
+  --check-config [path]    validate a config file, its plugins and keys, then exit
+                           (0 = valid; unknown keys are listed on stderr)
+  --strict                 with --check-config: unknown keys make it exit 1
+  --default-config <path>  the config file when AOT_CONFIG_PATH is not set
+  --watch-config           reload when the config file changes (as SIGHUP does)
+  --schema                 print the JSON Schema of the config format, then exit
+  --version                print "authotron <version>", then exit
+  -h, --help               print this help, then exit
+
+Docs: README.md, docs/configuration.md, docs/operations.md`;
+
+/** Options `main.ts` knows; anything else is reported and ignored, as auth-o-tron ignores it. */
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  schema: { type: "boolean" },
+  "check-config": { type: "boolean" },
+  strict: { type: "boolean" },
+  "default-config": { type: "string" },
+  "watch-config": { type: "boolean" },
+} as const;
+
+/** Parses `args` (without the program name); never throws. */
+export function parseCommandLine(args: readonly string[]): CliOptions {
+  const { values, positionals, tokens } = parseArgs({
+    args: [...args],
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+    options: OPTIONS,
+  });
+  const ignored = tokens.flatMap((token) =>
+    token.kind === "option" && !Object.hasOwn(OPTIONS, token.name) ? [token.rawName] : []
+  );
+  const mode: CliMode = values.schema === true
+    ? "schema"
+    : values.help === true
+    ? "help"
+    : values.version === true
+    ? "version"
+    : values["check-config"] === true
+    ? "check-config"
+    : "serve";
+  const defaultConfig = values["default-config"];
+  return {
+    mode,
+    ...(mode === "check-config" && positionals[0] !== undefined
+      ? { checkPath: positionals[0] }
+      : {}),
+    ...(typeof defaultConfig === "string" ? { defaultConfig } : {}),
+    strict: values.strict === true,
+    watchConfig: values["watch-config"] === true,
+    ignored,
+  };
+}
