@@ -16,7 +16,8 @@
 import { parseCommandLine, USAGE, VERSION_LINE } from "./lib/config/cli.ts";
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
 import { GatewayError } from "./lib/util/errors.ts";
-import { checkPlugins, createGateway } from "./lib/gateway.ts";
+import { checkPlugins, createGateway, unknownKeys } from "./lib/gateway.ts";
+import { describeUnknownKey } from "./lib/config/unknown_keys.ts";
 import { loadJwtKeys } from "./lib/jwt/keys.ts";
 import { type RunningGateway, serveGateway } from "./lib/server.ts";
 
@@ -51,8 +52,16 @@ async function main(args: string[]): Promise<void> {
     fail("Error loading configuration", e)
   );
   if (cli.mode === "check-config") {
-    await checkPlugins(config).catch((e: unknown) => fail("Error loading configuration", e));
+    const checked = await checkPlugins(config).catch((e: unknown) =>
+      fail("Error loading configuration", e)
+    );
     await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
+    const unknown = unknownKeys(config, checked);
+    for (const key of unknown) write(Deno.stderr, describeUnknownKey(key));
+    if (cli.strict && unknown.length > 0) {
+      write(Deno.stderr, `${path}: ${unknown.length} unknown key(s), refused by --strict`);
+      Deno.exit(1);
+    }
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }

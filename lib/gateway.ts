@@ -10,7 +10,13 @@ import { appRoutes, authenticateHandler, healthResponse } from "./http/app_route
 import { loadAssets } from "./http/assets.ts";
 import { buildChallenge } from "./auth/challenge.ts";
 import { type Config, VERSION } from "./config/types.ts";
-import { errorMessage } from "./util/errors.ts";
+import { errorMessage, formatKeyPath } from "./util/errors.ts";
+import {
+  byFileOrder,
+  describeUnknownKey,
+  formatPosition,
+  type UnknownKey,
+} from "./config/unknown_keys.ts";
 import { DecisionCache } from "./auth/decision_cache.ts";
 import { extAuthzRoutes } from "./http/ext_authz_routes.ts";
 import { jwksRoute } from "./http/jwks_routes.ts";
@@ -78,6 +84,25 @@ export function checkPlugins(
   );
 }
 
+/** Every unknown key of the config and of the checked plugins' options, in file order. */
+export function unknownKeys(
+  config: Config,
+  checked: readonly CheckedPlugin<unknown>[],
+): UnknownKey[] {
+  return [...config.unknownKeys, ...checked.flatMap((p) => p.unknownKeys)].sort(byFileOrder);
+}
+
+/** Logs one `config.unknown_key` warning per unknown key. */
+function warnUnknownKeys(log: Logger, keys: readonly UnknownKey[]): void {
+  for (const key of keys) {
+    log.warn("config.unknown_key", describeUnknownKey(key), {
+      key: formatKeyPath(key.path),
+      position: formatPosition(key.position),
+      ...(key.suggestion === undefined ? {} : { suggestion: formatKeyPath(key.suggestion) }),
+    });
+  }
+}
+
 /** Builds the gateway: every plugin is loaded and created before this resolves. */
 export async function createGateway(
   config: Config,
@@ -88,6 +113,7 @@ export async function createGateway(
   warnAboutJwt(config.jwt, log);
   const jwtKeys = await loadJwtKeys(config, options.env);
   const checked = await checkPlugins(config);
+  warnUnknownKeys(log, unknownKeys(config, checked));
   const created: (Provider | Augmenter)[] = [];
   const dispose = async () => {
     await Promise.allSettled(created.map((p) => p[Symbol.asyncDispose]?.()));

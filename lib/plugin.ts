@@ -26,6 +26,8 @@
  * @module
  */
 
+import { closestName } from "./util/closest_name.ts";
+
 /** The credential scheme a provider handles (the first word of `Authorization`). */
 export type Scheme = "Basic" | "Bearer";
 
@@ -237,6 +239,12 @@ export interface ProviderModule<O = PluginOptions> {
   /** The scheme this provider handles. */
   readonly scheme: Scheme;
   /**
+   * Optional: every option key the plugin reads. When given, the host reports
+   * each other key of the entry as unknown (`config.unknown_key`, with a
+   * "did you mean" suggestion) instead of passing it by silently.
+   */
+  readonly optionKeys?: readonly string[];
+  /**
    * Optional, pure, no I/O: checks and normalises the options. Throw
    * {@link OptionsError} naming the offending key. Used by `check-config` too.
    */
@@ -252,6 +260,12 @@ export interface AugmenterModule<O = PluginOptions> {
    * their roles (as `plain_advanced` does). Default: parallel.
    */
   readonly serial?: boolean;
+  /**
+   * Optional: every option key the plugin reads. When given, the host reports
+   * each other key of the entry as unknown (`config.unknown_key`, with a
+   * "did you mean" suggestion) instead of passing it by silently.
+   */
+  readonly optionKeys?: readonly string[];
   /** Optional, pure, no I/O: checks and normalises the options. */
   parseOptions?(options: PluginOptions): O;
   /** Builds the live augmenter once, at startup. */
@@ -302,6 +316,22 @@ export class OptionsError extends Error {
     this.name = "OptionsError";
     this.path = path;
   }
+}
+
+/**
+ * The {@link OptionsError} for a required option that is missing, worded as
+ * the host words its own: `is required`, plus `(found "ur": did you mean
+ * uri?)` when a given key in the same mapping is close to it.
+ */
+export function missingOption(
+  given: PluginOptions,
+  path: readonly (string | number)[],
+  what?: string,
+): OptionsError {
+  const key = String(path[path.length - 1]);
+  const near = closestName(key, Object.keys(given));
+  const found = near === undefined ? "" : ` (found ${JSON.stringify(near)}: did you mean ${key}?)`;
+  return new OptionsError(path, `is required${what === undefined ? "" : `: ${what}`}${found}`);
 }
 
 const encoder = new TextEncoder();

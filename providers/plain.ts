@@ -80,6 +80,7 @@ function parseUser(raw: unknown, index: number): PlainUser {
 /** The `plain` provider. */
 export default defineProvider<PlainOptions>({
   scheme: "Basic",
+  optionKeys: ["users"],
   parseOptions(options: PluginOptions): PlainOptions {
     const users = options.users ?? [];
     if (!Array.isArray(users)) throw new OptionsError(["users"], "expected a list of users");

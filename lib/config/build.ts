@@ -37,12 +37,12 @@ export interface ConfigSource extends ReadContext {
 }
 
 /** Validates the merged tree and resolves it; throws `ConfigError`. */
-export function buildConfig(ctx: ConfigSource, root: Table): Config {
+export function buildConfig(ctx: ConfigSource, root: Table): Omit<Config, "unknownKeys"> {
   const sourceVersion = readVersion(ctx, own(root, "version"));
   const listeners = sourceVersion === "1.0.0"
     ? readV1Listeners(ctx, root)
     : readV2Listeners(ctx, root);
-  const config: Config = {
+  const config: Omit<Config, "unknownKeys"> = {
     file: ctx.file,
     fileUrl: ctx.fileUrl,
     sourceVersion,

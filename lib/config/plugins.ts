@@ -20,10 +20,11 @@ import {
   readTable,
 } from "./read.ts";
 
-const HOST_KEYS = {
-  provider: new Set(["name", "type", "module", "realm"]),
-  augmenter: new Set(["name", "type", "module", "realm", "on_error"]),
-};
+/** The keys of a plugin entry the host reads; every other key is a plugin option. */
+export const HOST_KEYS = {
+  provider: ["name", "type", "module", "realm"],
+  augmenter: ["name", "type", "module", "realm", "on_error"],
+} as const satisfies Record<PluginEntry["kind"], readonly string[]>;
 
 const readOnError = readChoice(["skip", "fail"] as const);
 
@@ -88,7 +89,7 @@ function readPluginEntry(
     : "skip";
   const options: Table = {};
   for (const [key, value] of Object.entries(table)) {
-    if (!HOST_KEYS[kind].has(key)) options[key] = value;
+    if (!(HOST_KEYS[kind] as readonly string[]).includes(key)) options[key] = value;
   }
   return {
     kind,

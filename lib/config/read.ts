@@ -6,6 +6,7 @@
  * @module
  */
 
+import { closestName } from "../util/closest_name.ts";
 import { ConfigError } from "../util/errors.ts";
 import type { Locate } from "./types.ts";
 import { isTable, type KeyPath, own, type Table } from "./tree.ts";
@@ -76,7 +77,17 @@ export function field<T>(
   const value = own(table, String(path[path.length - 1]));
   if (value === undefined || value === null) {
     if (fallback !== undefined) return fallback;
-    fail(ctx, path, value === null ? "is required, got null" : "is required");
+    if (value === null) fail(ctx, path, "is required, got null");
+    // A misspelled required key says so: `is required (found "relam": did you mean realm?)`.
+    const key = String(path[path.length - 1]);
+    const near = closestName(key, Object.keys(table));
+    fail(
+      ctx,
+      path,
+      near === undefined
+        ? "is required"
+        : `is required (found ${JSON.stringify(near)}: did you mean ${key}?)`,
+    );
   }
   return read(ctx, value, path);
 }

@@ -9,7 +9,9 @@
  * @module
  */
 
-import type { Config, PluginEntry } from "../config/types.ts";
+import type { Config, PluginEntry, UnknownKey } from "../config/types.ts";
+import { HOST_KEYS } from "../config/plugins.ts";
+import { unknownKeysOf } from "../config/unknown_keys.ts";
 import { ConfigError, errorMessage, type GatewayErrorCode } from "../util/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import {
@@ -48,6 +50,8 @@ export interface CheckedPlugin<M> {
   readonly options: unknown;
   /** `type`, or the `module` specifier. */
   readonly typeLabel: string;
+  /** Option keys the module does not declare (none when it declares no `optionKeys`). */
+  readonly unknownKeys: readonly UnknownKey[];
 }
 
 /** Where an entry's module lives. */
@@ -140,7 +144,32 @@ export async function checkPlugin(
     module: checked,
     options,
     typeLabel: entry.type ?? entry.module ?? "",
+    unknownKeys: unknownOptionKeys(entry, checked.optionKeys, config),
   };
+}
+
+/**
+ * The option keys of `entry` that its plugin does not declare. A plugin that
+ * declares none gets every key, except those that look like a misspelled host
+ * key (`relam`, `on_eror`): those are reported all the same.
+ */
+function unknownOptionKeys(
+  entry: PluginEntry,
+  optionKeys: readonly string[] | undefined,
+  config: Config,
+): UnknownKey[] {
+  const hostKeys: readonly string[] = HOST_KEYS[entry.kind];
+  const found = unknownKeysOf(
+    entry.options,
+    entry.path,
+    [...optionKeys ?? [], ...hostKeys],
+    config.locate,
+  );
+  return optionKeys !== undefined
+    ? found
+    : found.filter((key) =>
+      key.suggestion !== undefined && hostKeys.includes(String(key.suggestion.at(-1)))
+    );
 }
 
 /** What the host offers every plugin besides its options. */
@@ -216,6 +245,12 @@ function augmenterShape(module: unknown): string | undefined {
 function commonShape(m: Record<string, unknown>): string | undefined {
   if (typeof m.create !== "function") {
     return "the default export must have a create() function";
+  }
+  if (
+    m.optionKeys !== undefined &&
+    !(Array.isArray(m.optionKeys) && m.optionKeys.every((k) => typeof k === "string"))
+  ) {
+    return "the default export's optionKeys must be a list of strings";
   }
   if (m.parseOptions !== undefined && typeof m.parseOptions !== "function") {
     return "the default export's parseOptions must be a function";
