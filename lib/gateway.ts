@@ -127,12 +127,19 @@ export async function createGateway(
     for (const plugin of checked) {
       const { entry } = plugin;
       const pluginLog = log.child(`${entry.kind}s`, entry.name);
+      const began = performance.now();
+      const about = { kind: entry.kind, name: entry.name, type: plugin.typeLabel };
+      if (log.enabled("debug")) log.debug("startup.plugin.creating", "creating plugin", about);
       const instance = await createPlugin(plugin, config, pluginLog, {
         ...services,
         createCache: (name, cacheOptions) =>
           services.createCache(`${entry.name}/${name}`, cacheOptions),
       });
       created.push(instance);
+      log.info("startup.plugin.created", "plugin created", {
+        ...about,
+        duration_ms: Math.round((performance.now() - began) * 10) / 10,
+      });
       pluginLog.info(`${entry.kind}s.${entry.type ?? "module"}.initialization`, "plugin created", {
         name: entry.name,
         realm: entry.realm,

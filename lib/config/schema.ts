@@ -117,6 +117,10 @@ const SCHEMA: Schema = {
         "How long a successful decision and its issued JWT are reused, in ms; 0 turns it off.",
         { minimum: 0, maximum: 60_000, default: 1000 },
       ),
+      plugin_create_timeout_ms: int(
+        "Longest wait for one plugin's create() at startup or reload; past it startup stops naming the plugin.",
+        { minimum: 1, maximum: 2 ** 31 - 1, default: 30_000 },
+      ),
       brute_force: ref("BruteForceConfig"),
     }),
     BruteForceConfig: object("Limits on failed attempts (docs/security.md).", {

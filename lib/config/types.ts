@@ -137,6 +137,8 @@ export interface Config {
     readonly upstreamFailureStatus: 401 | 503;
     /** How long a successful decision (and its issued JWT) is reused (`auth.decision_cache_ttl_ms`, default 1000, 0 = off). */
     readonly decisionCacheTtlMs: number;
+    /** Longest wait for one plugin's `create()` at startup or reload (`auth.plugin_create_timeout_ms`, default 30000). */
+    readonly pluginCreateTimeoutMs: number;
     /** Brute-force limits (`auth.brute_force`, read by `lib/config/brute_force.ts`). */
     readonly bruteForce: BruteForceConfig;
   };

@@ -172,6 +172,8 @@ function unknownOptionKeys(
     );
 }
 
+const TIMED_OUT = Symbol("timed out");
+
 /** What the host offers every plugin besides its options. */
 export type PluginServices = Pick<PluginContext, "http" | "createCache" | "credentialKey">;
 
@@ -193,9 +195,29 @@ export async function createPlugin(
     credentialKey: services.credentialKey,
   };
   let instance: unknown;
+  const timeoutMs = config.auth.pluginCreateTimeoutMs;
+  const creating = Promise.resolve().then(() =>
+    plugin.module.create(plugin.options as never, context)
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
   try {
-    instance = await plugin.module.create(plugin.options as never, context);
+    instance = await Promise.race([creating, timedOut]);
+    if (instance === TIMED_OUT) {
+      // Should it finish later, the instance is disposed rather than leaked.
+      creating.then((late) => late[Symbol.asyncDispose]?.(), () => {}).catch(() => {});
+      throw entryError(
+        config,
+        plugin.entry,
+        "ERR_PLUGIN_CREATE",
+        [],
+        `create() did not finish within ${timeoutMs} ms (auth.plugin_create_timeout_ms)`,
+      );
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw optionsError(config, plugin.entry, error) ?? entryError(
       config,
       plugin.entry,
@@ -204,6 +226,8 @@ export async function createPlugin(
       `create() failed: ${errorMessage(error)}`,
       error,
     );
+  } finally {
+    clearTimeout(timer);
   }
   const method = plugin.entry.kind === "provider" ? "authenticate" : "augment";
   if (
