@@ -6,14 +6,17 @@
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
  * - `main.ts --check-config [path]`: validate a config file, its plugins and
  *   its JWT signing keys without serving (no network access), exit 0 or 1.
- * - `main.ts [--default-config path]`: load `AOT_CONFIG_PATH` (else the
- *   `--default-config` path, else `./config.yaml`) and serve until SIGTERM/SIGINT,
- *   then drain and exit 0. The `start` task passes `config.example.yaml`.
+ * - `main.ts [--default-config path] [--watch-config]`: load `AOT_CONFIG_PATH`
+ *   (else the `--default-config` path, else `./config.yaml`) and serve until
+ *   SIGTERM/SIGINT, then drain and exit 0. SIGHUP (and, with `--watch-config`,
+ *   a change of the file) reloads the config. The `start` task passes
+ *   `config.example.yaml`.
  *
  * @module
  */
 
 import { parseCommandLine, USAGE, VERSION_LINE } from "./lib/config/cli.ts";
+import { watchConfigFile } from "./lib/config/watch.ts";
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
 import { GatewayError } from "./lib/util/errors.ts";
 import { checkPlugins, createGateway, unknownKeys } from "./lib/gateway.ts";
@@ -65,6 +68,9 @@ async function main(args: string[]): Promise<void> {
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }
+  // SIGHUP (systemd's ExecReload) reloads; one during startup is ignored instead of killing us.
+  let reload = () => {};
+  Deno.addSignalListener("SIGHUP", () => reload());
   const gateway = await createGateway(config).catch((e) =>
     fail(e instanceof GatewayError ? "Error loading configuration" : "Error starting", e)
   );
@@ -79,6 +85,11 @@ async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  // The outcome of a reload is logged by the gateway.
+  reload = () => {
+    if (!stopping) gateway.reload();
+  };
+  const watch = cli.watchConfig ? watchConfigFile(gateway.config.file, reload) : undefined;
   try {
     running = serveGateway(gateway);
   } catch (error) {
@@ -87,6 +98,7 @@ async function main(args: string[]): Promise<void> {
     fail("Error starting", error);
   }
   await running.finished;
+  watch?.close();
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -3,11 +3,21 @@
  * pipeline, issuer and the two request handlers. Nothing here binds a port,
  * so every failure happens before anything listens.
  *
+ * Everything a config reload may change (plugins, pipeline, issuer and keys,
+ * decision cache, routes) lives in a *generation*; the logger, metrics,
+ * readiness and token store live as long as the process. A reload builds a new
+ * generation exactly as startup does and swaps it in at once: requests in
+ * flight finish on the old one, whose plugins are disposed after its last
+ * request (`lib/util/generations.ts`).
+ *
  * @module
  */
 
 import { appRoutes, authenticateHandler, healthResponse } from "./http/app_routes.ts";
-import { loadAssets } from "./http/assets.ts";
+import { loadAssets, type StaticAssets } from "./http/assets.ts";
+import { loadConfig } from "./config/load.ts";
+import { ConfigReloadState } from "./observability/config_reload.ts";
+import { Generations } from "./util/generations.ts";
 import { buildChallenge } from "./auth/challenge.ts";
 import { type Config, VERSION } from "./config/types.ts";
 import { errorMessage, formatKeyPath } from "./util/errors.ts";
@@ -21,7 +31,7 @@ import { DecisionCache } from "./auth/decision_cache.ts";
 import { extAuthzRoutes } from "./http/ext_authz_routes.ts";
 import { jwksRoute } from "./http/jwks_routes.ts";
 import { createTokenIssuer, type TokenIssuer, warnAboutJwt } from "./jwt/issuer.ts";
-import { loadJwtKeys } from "./jwt/keys.ts";
+import { type JwtKeys, loadJwtKeys } from "./jwt/keys.ts";
 import { createLogger, type Logger, type LoggerOptions } from "./observability/log.ts";
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./observability/metrics.ts";
 import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./auth/pipeline.ts";
@@ -45,15 +55,15 @@ import { AuthThrottle } from "./auth/throttle.ts";
 
 /** A gateway ready to be served. */
 export interface Gateway extends AsyncDisposable {
-  /** The config it was built from. */
+  /** The config now serving (it changes with a reload). */
   readonly config: Config;
   /** The host logger. */
   readonly log: Logger;
   /** Metrics registry. */
   readonly metrics: GatewayMetrics;
-  /** The pipeline. */
+  /** The pipeline now serving. */
   readonly pipeline: AuthPipeline;
-  /** The downstream token issuer. */
+  /** The downstream token issuer now serving. */
   readonly issuer: TokenIssuer;
   /** Recent decisions; call `invalidateUser`/`invalidateAll` when credentials are revoked. */
   readonly decisions: DecisionCache;
@@ -65,7 +75,22 @@ export interface Gateway extends AsyncDisposable {
   readonly readiness: Readiness;
   /** Brute-force limits (`auth.brute_force`). */
   readonly throttle: AuthThrottle;
+  /**
+   * Re-reads the config file and the environment, builds everything as
+   * startup does, and swaps it in; on any failure the old config keeps
+   * serving. Concurrent calls run one after the other.
+   */
+  reload(): Promise<ReloadResult>;
 }
+
+/** How a reload ended. */
+export type ReloadResult =
+  | {
+    readonly ok: true;
+    /** Changed sections that need a restart and were left as they were. */
+    readonly restartRequired: readonly string[];
+  }
+  | { readonly ok: false; readonly error: string };
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -73,7 +98,15 @@ export interface GatewayOptions {
   readonly logger?: LoggerOptions;
   /** Environment for `jwt.keys[].private_key_env` (default: the process environment). */
   readonly env?: Record<string, string>;
+  /**
+   * How {@link Gateway.reload} reads the config (default: the same file with
+   * `env`, or the process environment as it is at reload time).
+   */
+  readonly loadConfig?: () => Promise<Config>;
 }
+
+/** Sections a reload cannot change: the listeners, the token store and the logger. */
+export const RESTART_REQUIRED = ["server", "metrics", "store", "logging"] as const;
 
 /** Imports and checks every plugin without creating them (used by `check-config`). */
 export function checkPlugins(
@@ -103,15 +136,25 @@ function warnUnknownKeys(log: Logger, keys: readonly UnknownKey[]): void {
   }
 }
 
-/** Builds the gateway: every plugin is loaded and created before this resolves. */
-export async function createGateway(
+/** The plugins of one config, created and ready. */
+interface CreatedPlugins {
+  readonly jwtKeys: JwtKeys;
+  readonly providers: ProviderSlot[];
+  readonly augmenters: AugmenterSlot[];
+  readonly statusPlugins: StatusPlugin[];
+  readonly services: ReturnType<typeof createPluginServices>;
+  /** Disposes every plugin created. */
+  readonly dispose: () => Promise<void>;
+}
+
+/** Loads the keys, imports, checks and creates every plugin of `config` (disposing them on failure). */
+async function createPlugins(
   config: Config,
-  options: GatewayOptions = {},
-): Promise<Gateway> {
-  const startedAt = Date.now();
-  const log = createLogger(config.logging, options.logger);
+  log: Logger,
+  env: Record<string, string> | undefined,
+): Promise<CreatedPlugins> {
   warnAboutJwt(config.jwt, log);
-  const jwtKeys = await loadJwtKeys(config, options.env);
+  const jwtKeys = await loadJwtKeys(config, env);
   const checked = await checkPlugins(config);
   warnUnknownKeys(log, unknownKeys(config, checked));
   const created: (Provider | Augmenter)[] = [];
@@ -122,7 +165,6 @@ export async function createGateway(
   const providers: ProviderSlot[] = [];
   const augmenters: AugmenterSlot[] = [];
   const statusPlugins: StatusPlugin[] = [];
-  let tokens: TokenService | undefined;
   try {
     for (const plugin of checked) {
       const { entry } = plugin;
@@ -180,36 +222,58 @@ export async function createGateway(
         status: instance.status?.bind(instance),
       });
     }
-    tokens = await openTokenService(config, log);
-    if (tokens) {
-      const slot = tokenProviderSlot(tokens, log);
-      created.push(slot.provider);
-      providers.push(slot);
-    }
   } catch (error) {
     await dispose();
     throw error;
   }
+  return { jwtKeys, providers, augmenters, statusPlugins, services, dispose };
+}
 
-  const metrics = new GatewayMetrics({
-    version: VERSION,
-    providers: providers.map((p) => p.labels),
-    augmenters: augmenters.map((a) => a.labels),
-  });
+/** What lives as long as the process, shared by every generation. */
+interface Shared {
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly readiness: Readiness;
+  readonly tokens: TokenService | undefined;
+  readonly tokenSlot: ProviderSlot | undefined;
+  readonly assets: StaticAssets;
+  readonly reloads: ConfigReloadState;
+  readonly startedAt: number;
+  /** Token deletions invalidate the decisions of the generation now serving too. */
+  readonly onTokenDeleted: (owner: { username: string; realm: string }) => void;
+}
+
+/** Everything one config builds: what a reload replaces. */
+interface Generation {
+  readonly config: Config;
+  readonly pipeline: AuthPipeline;
+  readonly issuer: TokenIssuer;
+  readonly decisions: DecisionCache;
+  readonly throttle: AuthThrottle;
+  readonly appHandler: ServeHandler;
+  readonly metricsHandler: ServeHandler;
+  /** Disposes its plugins and drops its metric hooks. */
+  readonly dispose: () => Promise<void>;
+}
+
+/** Assembles a generation around created plugins (synchronous apart from nothing: no I/O). */
+function assemble(
+  config: Config,
+  plugins: CreatedPlugins,
+  shared: Shared,
+  previous: Generation | undefined,
+): Generation {
+  const { log, metrics, readiness, tokens, tokenSlot } = shared;
+  const providers = tokenSlot ? [...plugins.providers, tokenSlot] : plugins.providers;
+  const { augmenters, statusPlugins, services } = plugins;
+  metrics.declare(providers.map((p) => p.labels), augmenters.map((a) => a.labels));
   const authLog = log.child("auth");
   const health = new PluginHealth(metrics);
-  registerCollectedMetrics(
-    metrics,
-    services.caches,
-    statusPlugins.filter((p) => p.kind === "provider"),
-  );
-  const readiness = new Readiness();
-  if (tokens) instrumentTokenService(tokens, metrics);
-  if (tokens) {
-    const service = tokens;
-    readiness.add("token-store", () => service.ping().then(() => true));
-  }
-  const throttle = new AuthThrottle(config.auth.bruteForce, metrics);
+  // Brute-force counters survive a reload that leaves auth.brute_force as it was.
+  const throttle = previous &&
+      JSON.stringify(previous.config.auth.bruteForce) === JSON.stringify(config.auth.bruteForce)
+    ? previous.throttle
+    : new AuthThrottle(config.auth.bruteForce, metrics);
   const pipeline = new AuthPipeline({
     health,
     throttle,
@@ -220,17 +284,24 @@ export async function createGateway(
     metrics,
     log: authLog,
   });
-  const issuer = createTokenIssuer(config.jwt, jwtKeys.signer);
-  const decisions = new DecisionCache({
-    ttlMs: config.auth.decisionCacheTtlMs,
-    // A token with a jti must be unique: sign each one (the decision is still reused).
-    reuseTokens: !config.jwt.includeJti,
-    // Replicas share a PostgreSQL store and only the deleting one is told: never cache its tokens.
-    uncachedProviders: config.store.enabled && config.store.type === "postgres"
-      ? new Set([TOKEN_PROVIDER_NAME])
-      : undefined,
-    metrics,
-    log: authLog,
+  const issuer = createTokenIssuer(config.jwt, plugins.jwtKeys.signer);
+  const [decisions, dropHooks] = metrics.collecting(() => {
+    registerCollectedMetrics(
+      metrics,
+      services.caches,
+      statusPlugins.filter((p) => p.kind === "provider"),
+    );
+    return new DecisionCache({
+      ttlMs: config.auth.decisionCacheTtlMs,
+      // A token with a jti must be unique: sign each one (the decision is still reused).
+      reuseTokens: !config.jwt.includeJti,
+      // Replicas share a PostgreSQL store and only the deleting one is told: never cache its tokens.
+      uncachedProviders: config.store.enabled && config.store.type === "postgres"
+        ? new Set([TOKEN_PROVIDER_NAME])
+        : undefined,
+      metrics,
+      log: authLog,
+    });
   });
   const challenge = buildChallenge(
     providers.map((p) => ({ scheme: p.scheme, realm: p.filterRealm })),
@@ -245,19 +316,22 @@ export async function createGateway(
     issuer: decisions.wrapIssuer(issuer),
     responses: decisions,
     challenge,
-    assets: await loadAssets(),
+    assets: shared.assets,
     listings: { providers: listing("providers"), augmenters: listing("augmenters") },
   };
   const routes: Route[] = [
     ...appRoutes(deps),
-    jwksRoute(jwtKeys.published, config.jwt.exp),
+    jwksRoute(plugins.jwtKeys.published, config.jwt.exp),
     ...extAuthzRoutes(authenticateHandler(deps)),
     ...tokenRoutes({
       config,
       pipeline,
       challenge,
       tokens,
-      onDeleted: (owner) => decisions.invalidateUser(owner.username, owner.realm),
+      onDeleted: (owner) => {
+        decisions.invalidateUser(owner.username, owner.realm);
+        shared.onTokenDeleted(owner);
+      },
     }),
     { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
   ];
@@ -271,11 +345,12 @@ export async function createGateway(
       methods: {
         GET: createStatusHandler({
           version: VERSION,
-          startedAt,
+          startedAt: shared.startedAt,
           plugins: statusPlugins,
           health,
           caches: services.caches,
           readiness,
+          config: () => shared.reloads.status(),
         }),
       },
     },
@@ -297,18 +372,141 @@ export async function createGateway(
       },
     },
   ], { log: routerLog });
-
   return {
     config,
-    log,
-    metrics,
     pipeline,
     issuer,
     decisions,
+    throttle,
     appHandler,
     metricsHandler,
+    dispose: async () => {
+      dropHooks();
+      await plugins.dispose();
+    },
+  };
+}
+
+/** `next` with the sections a reload cannot change taken from `current`; names those that differ. */
+function keepRestartOnly(current: Config, next: Config): { config: Config; changed: string[] } {
+  const changed = RESTART_REQUIRED.filter((section) =>
+    JSON.stringify(current[section]) !== JSON.stringify(next[section])
+  );
+  const kept = Object.fromEntries(RESTART_REQUIRED.map((section) => [section, current[section]]));
+  return { config: { ...next, ...kept }, changed };
+}
+
+/** Builds the gateway: every plugin is loaded and created before this resolves. */
+export async function createGateway(
+  config: Config,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const startedAt = Date.now();
+  const log = createLogger(config.logging, options.logger);
+  const plugins = await createPlugins(config, log, options.env);
+  let tokens: TokenService | undefined;
+  try {
+    tokens = await openTokenService(config, log);
+  } catch (error) {
+    await plugins.dispose();
+    throw error;
+  }
+  const tokenSlot = tokens ? tokenProviderSlot(tokens, log) : undefined;
+  const metrics = new GatewayMetrics({
+    version: VERSION,
+    providers: [...plugins.providers, ...tokenSlot ? [tokenSlot] : []].map((p) => p.labels),
+    augmenters: plugins.augmenters.map((a) => a.labels),
+  });
+  const readiness = new Readiness();
+  if (tokens) {
+    const service = tokens;
+    instrumentTokenService(service, metrics);
+    readiness.add("token-store", () => service.ping().then(() => true));
+  }
+  const shared: Shared = {
+    log,
+    metrics,
     readiness,
-    throttle,
-    [Symbol.asyncDispose]: dispose,
+    tokens,
+    tokenSlot,
+    assets: await loadAssets(),
+    reloads: new ConfigReloadState(metrics, config.file),
+    startedAt,
+    onTokenDeleted: (owner) => gens.current.decisions.invalidateUser(owner.username, owner.realm),
+  };
+  const gens = new Generations(
+    assemble(config, plugins, shared, undefined),
+    (generation) => generation.dispose(),
+  );
+  const load = options.loadConfig ??
+    (() => loadConfig(config.file, options.env ?? Deno.env.toObject()));
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, restartRequired: [] });
+
+  const reloadOnce = async (): Promise<ReloadResult> => {
+    const began = performance.now();
+    const current = gens.current;
+    let next: Generation;
+    let changed: string[];
+    try {
+      const kept = keepRestartOnly(current.config, await load());
+      changed = kept.changed;
+      const created = await createPlugins(kept.config, log, options.env);
+      next = assemble(kept.config, created, shared, current);
+    } catch (error) {
+      const message = `Error loading configuration: ${errorMessage(error)}`;
+      shared.reloads.failed(message);
+      log.error("config.reload.failed", message, { file: current.config.file });
+      return { ok: false, error: message };
+    }
+    for (const section of changed) {
+      log.warn(
+        "config.reload.restart_required",
+        `${section} changed: it takes effect at the next restart`,
+        { section },
+      );
+    }
+    const inFlight = gens.active;
+    gens.replace(next);
+    shared.reloads.succeeded(next.config.file);
+    log.info("config.reload.succeeded", "configuration reloaded", {
+      file: next.config.file,
+      duration_ms: Math.round((performance.now() - began) * 10) / 10,
+      providers: next.config.providers.length,
+      augmenters: next.config.augmenters.length,
+      in_flight_on_previous: inFlight,
+    });
+    return { ok: true, restartRequired: changed };
+  };
+
+  return {
+    get config() {
+      return gens.current.config;
+    },
+    log,
+    metrics,
+    get pipeline() {
+      return gens.current.pipeline;
+    },
+    get issuer() {
+      return gens.current.issuer;
+    },
+    get decisions() {
+      return gens.current.decisions;
+    },
+    get throttle() {
+      return gens.current.throttle;
+    },
+    appHandler: (req, info) => gens.use((g) => g.appHandler(req, info)),
+    metricsHandler: (req, info) => gens.use((g) => g.metricsHandler(req, info)),
+    readiness,
+    reload() {
+      reloading = reloading.then(reloadOnce, reloadOnce);
+      return reloading;
+    },
+    async [Symbol.asyncDispose]() {
+      await reloading;
+      await gens.dispose();
+      await tokenSlot?.provider[Symbol.asyncDispose]?.();
+    },
   };
 }

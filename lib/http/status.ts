@@ -1,6 +1,6 @@
 /**
  * `GET /status` on the metrics listener: a JSON snapshot for operators with
- * the version, uptime, readiness, every plugin (name, kind, type, realm, the
+ * the version, uptime, the config (file, load time, last reload error), readiness, every plugin (name, kind, type, realm, the
  * plugin's own `status()` and its last failure) and every plugin cache.
  *
  * It never includes plugin options. `status()` output goes through the same
@@ -14,6 +14,7 @@ import type { BoundedCache } from "../util/cache.ts";
 import { redactValue } from "../observability/log_redact.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import type { Readiness } from "./readiness.ts";
+import type { ConfigStatus } from "../observability/config_reload.ts";
 
 /** What `/status` knows about one configured plugin. */
 export interface StatusPlugin {
@@ -47,6 +48,8 @@ export interface StatusSources {
   readonly readiness: Readiness;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
+  /** The config file, when it was loaded, and the last reload error. */
+  readonly config?: () => ConfigStatus;
 }
 
 function pluginState(plugin: StatusPlugin): unknown {
@@ -66,6 +69,7 @@ async function buildStatus(sources: StatusSources): Promise<Record<string, unkno
     version: sources.version,
     started_at: new Date(sources.startedAt).toISOString(),
     uptime_seconds: Math.max(0, Math.round((now - sources.startedAt) / 1000)),
+    ...(sources.config === undefined ? {} : { config: sources.config() }),
     ready: readiness.ready,
     shutting_down: readiness.shuttingDown,
     checks: readiness.checks,

@@ -23,6 +23,8 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
 export interface RunningMain {
   /** Everything read from stdout so far. */
   readonly output: string;
+  /** Sends `signal` (e.g. `SIGHUP`) to the process. */
+  signal(signal: Deno.Signal): void;
   /** Sends SIGTERM, drains stdout and stderr, and returns the exit code. */
   stop(): Promise<number>;
 }
@@ -43,6 +45,9 @@ export async function startMain(
   }
   return {
     output,
+    signal(signal) {
+      child.kill(signal);
+    },
     async stop() {
       child.kill("SIGTERM");
       while (!(await reader.read()).done) { /* drain */ }
