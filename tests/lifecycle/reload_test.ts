@@ -206,3 +206,37 @@ Deno.test("main.ts reloads on SIGHUP: a new user works within 2 s", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts --watch-config reloads when the file changes, and a bad edit keeps the old config", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/config.yaml`;
+  const yaml = (names: string[]) =>
+    testConfig(users(...names), { logging: "{ level: info, format: json }" });
+  await Deno.writeTextFile(path, yaml(["alice"]));
+  const main = await startMain(
+    ["--watch-config"],
+    { AOT_CONFIG_PATH: path },
+    "startup.metrics.listening",
+  );
+  try {
+    const lines = main.output.split("\n").filter((l) => l.startsWith("{"));
+    const port = (event: string) =>
+      JSON.parse(lines.find((l) => l.includes(event))!).attributes.port;
+    const app = `http://127.0.0.1:${port("startup.server.listening")}`;
+    const metrics = `http://127.0.0.1:${port("startup.metrics.listening")}`;
+    const code = (user: string) =>
+      fetch(`${app}/authenticate`, { headers: { authorization: basicAuth(`${user}:${user}-pw`) } })
+        .then(async (r) => (await r.body?.cancel(), r.status));
+    await Deno.writeTextFile(path, yaml(["alice", "carol"]));
+    await within(2000, async () => (await code("carol")) === 200);
+    await Deno.writeTextFile(path, "version: [");
+    await within(
+      2000,
+      async () => (await metric(metrics, 'authotron_config_reload_total{result="failure"}')) === 1,
+    );
+    assert.equal(await code("carol"), 200, "the old config keeps serving");
+  } finally {
+    assert.equal(await main.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
