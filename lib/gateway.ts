@@ -51,6 +51,7 @@ import {
 } from "./store/token_setup.ts";
 import type { TokenService } from "./store/token_service.ts";
 import { tokenRoutes } from "./http/token_routes.ts";
+import { explainRoute } from "./http/explain_routes.ts";
 import { AuthThrottle } from "./auth/throttle.ts";
 
 /** A gateway ready to be served. */
@@ -69,7 +70,7 @@ export interface Gateway extends AsyncDisposable {
   readonly decisions: DecisionCache;
   /** Handler of the application listener. */
   readonly appHandler: ServeHandler;
-  /** Handler of the metrics listener (`/health`, `/ready`, `/metrics`, `/status`). */
+  /** Handler of the metrics listener (`/health`, `/ready`, `/metrics`, `/status`, `/explain`). */
   readonly metricsHandler: ServeHandler;
   /** `/ready` state: register dependency checks with `readiness.add(name, check)`. */
   readonly readiness: Readiness;
@@ -340,6 +341,7 @@ function assemble(
   const metricsHandler = createRouter([
     { pattern: "/health", methods: { GET: healthResponse } },
     { pattern: "/ready", methods: { GET: () => readinessResponse(readiness) } },
+    explainRoute({ config, pipeline }),
     {
       pattern: "/status",
       methods: {

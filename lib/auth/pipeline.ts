@@ -19,6 +19,12 @@ import type { PluginHealth } from "../plugins/health.ts";
 import { type ProviderSlot, raceProviders } from "./provider_race.ts";
 import type { AuthThrottle } from "./throttle.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
+import {
+  type AugmenterRecord,
+  type Explanation,
+  type ProviderRecord,
+  REASONS,
+} from "./explanation.ts";
 
 export type { AugmenterSlot, ProviderSlot };
 
@@ -83,12 +89,14 @@ export class AuthPipeline {
    * Authenticates one request from its `Authorization` and `X-Auth-Realm`
    * values (both already read with `readAsciiHeader`), inside an
    * `authenticate` span. `clientIp` (the resolved client address) is logged
-   * and keys the brute-force limits.
+   * and keys the brute-force limits. `explanation`, when given (`/explain`),
+   * receives every provider's and augmenter's part in the decision.
    */
   authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
     clientIp?: string,
+    explanation?: Explanation,
   ): Promise<AuthOutcome> {
     const { log } = this.#options;
     if (log.enabled("debug")) {
@@ -98,6 +106,7 @@ export class AuthPipeline {
       });
     }
     const { throttle } = this.#options;
+    const records = explanation && this.#records(explanation);
     const gate = throttle?.check(clientIp, authorization);
     if (gate?.blocked) {
       log.throttled("warn", `throttled.${gate.reason}`, "auth.request.throttled", "throttled", {
@@ -105,10 +114,13 @@ export class AuthPipeline {
         retry_after_s: gate.retryAfterS,
         client_ip: clientIp ?? "unknown",
       });
+      records?.forEach((r) => (r.result = "not_run", r.reason = REASONS.throttled));
       return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
     }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
-    return span.run(() => this.#authenticate(authorization, realmHeader)).then((outcome) => {
+    return span.run(() =>
+      this.#authenticate(authorization, realmHeader, records, explanation?.augmenters)
+    ).then((outcome) => {
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
       span.end();
@@ -120,13 +132,46 @@ export class AuthPipeline {
     });
   }
 
+  /** One record per configured provider, in config order (`skipped` until it takes part). */
+  #records(explanation: Explanation): Map<ProviderSlot, ProviderRecord> {
+    const records = new Map<ProviderSlot, ProviderRecord>();
+    for (const slot of this.#options.providers) {
+      const record: ProviderRecord = {
+        name: slot.name,
+        type: slot.type ?? "unknown",
+        realm: slot.filterRealm ?? null,
+        result: "skipped",
+        reason: REASONS.scheme,
+        duration_ms: 0,
+      };
+      records.set(slot, record);
+      explanation.providers.push(record);
+    }
+    return records;
+  }
+
   async #authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
+    records?: Map<ProviderSlot, ProviderRecord>,
+    augmenterRecords?: AugmenterRecord[],
   ): Promise<AuthOutcome> {
     const started = performance.now();
     const { log, metrics } = this.#options;
     const parsed = parseAuthorization(authorization);
+    if (records !== undefined) {
+      if (!parsed.ok) records.forEach((r) => r.reason = REASONS.noCredential);
+      else {
+        for (const [scheme] of parsed.credentials) {
+          const eligible = new Set(this.#eligible(scheme, realmHeader));
+          for (const slot of this.#byScheme.get(scheme) ?? []) {
+            const record = records.get(slot)!;
+            if (eligible.has(slot)) (record.result = "not_run", record.reason = REASONS.notReached);
+            else record.reason = REASONS.realm;
+          }
+        }
+      }
+    }
     if (!parsed.ok) {
       if (parsed.reason === "no_auth_header") {
         log.throttled("debug", "header.missing", "auth.header.missing", "no Authorization header");
@@ -158,9 +203,14 @@ export class AuthPipeline {
         }
         continue;
       }
-      const result = await raceProviders(eligible, credential, realmHeader, this.#options);
+      const raced = records && eligible.map((slot) => {
+        const record = records.get(slot)!;
+        record.reason = REASONS.notRun;
+        return record;
+      });
+      const result = await raceProviders(eligible, credential, realmHeader, this.#options, raced);
       if (result.user) {
-        const augmentation = await this.#augmentation.augment(result.user);
+        const augmentation = await this.#augmentation.augment(result.user, augmenterRecords);
         if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
         const augmented = augmentation.user;
         const seconds = (performance.now() - started) / 1000;

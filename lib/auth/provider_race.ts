@@ -19,6 +19,13 @@ import { runBounded } from "../util/bounded_call.ts";
 import { type PluginHealth, scrubCredential } from "../plugins/health.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 import { resolveUser } from "./user.ts";
+import {
+  type ProviderRecord,
+  type ProviderResult,
+  REASONS,
+  timeoutReason,
+  unavailableReason,
+} from "./explanation.ts";
 
 /** A live provider with everything the host knows about its entry. */
 export interface ProviderSlot {
@@ -60,12 +67,18 @@ export interface RaceSettings {
 // Built once: a DOMException per aborted race costs a stack capture.
 const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");
 
-/** Runs the providers concurrently; the first user wins and the others are aborted. */
+/**
+ * Runs the providers concurrently; the first user wins and the others are
+ * aborted. `records`, when given (only for `/explain`), is index-aligned with
+ * `slots` and gets each provider's result; a provider that never reports
+ * keeps what the record said (`not_run`).
+ */
 export function raceProviders(
   slots: readonly ProviderSlot[],
   credential: string,
   realmHint: string | undefined,
   { timeoutMs, metrics, health }: RaceSettings,
+  records?: readonly ProviderRecord[],
 ): Promise<RaceResult> {
   // With one provider there is no race to cancel: no controller, no abort event.
   const winner = slots.length > 1 ? new AbortController() : undefined;
@@ -73,8 +86,15 @@ export function raceProviders(
   let unavailable = false;
   let lastError: string | undefined;
   return new Promise<RaceResult>((resolve) => {
-    for (const slot of slots) {
+    for (const [index, slot] of slots.entries()) {
       const started = performance.now();
+      const record = records?.[index];
+      const note = (result: ProviderResult, reason: string) => {
+        if (record === undefined) return;
+        record.result = result;
+        record.reason = reason;
+        record.duration_ms = Math.round((performance.now() - started) * 100) / 100;
+      };
       const span = startSpan(`provider ${slot.name}`, {
         [A.providerName]: slot.name,
         [A.providerType]: slot.type ?? "unknown",
@@ -101,6 +121,7 @@ export function raceProviders(
             metrics.recordProviderAttempt(slot.labels, "success", seconds);
             span.set({ [A.outcome]: "success" });
             span.end();
+            note("accepted", REASONS.accepted);
             if (slot.log.enabled("debug")) {
               slot.log.debug("auth.provider.success", "provider accepted the credential", {
                 provider: slot.name,
@@ -114,6 +135,7 @@ export function raceProviders(
             slot.log.error("auth.provider.invalid_user", lastError, { provider: slot.name });
             metrics.recordProviderAttempt(slot.labels, "error", seconds);
             health?.providerFailed(slot.name, "error", lastError);
+            note("error", REASONS.invalidUser);
             span.set({ [A.outcome]: "error" });
             span.fail("invalid user");
           }
@@ -122,6 +144,7 @@ export function raceProviders(
           lastError = `timed out after ${timeoutMs} ms`;
           metrics.recordProviderAttempt(slot.labels, "timeout");
           health?.providerFailed(slot.name, "timeout", lastError, "timeout");
+          note("timeout", timeoutReason(timeoutMs));
           span.set({ [A.outcome]: "timeout", [A.upstreamKind]: "timeout" });
           span.fail("timeout");
           if (slot.log.enabled("debug")) {
@@ -150,6 +173,8 @@ export function raceProviders(
                 : { [A.outcome]: "error" },
             );
             span.fail(upstream ? "upstream unavailable" : "provider error");
+            if (upstream) note("upstream_unavailable", unavailableReason(upstream.kind));
+            else note("error", REASONS.error);
             if (slot.log.enabled("debug")) {
               slot.log.debug("auth.provider.failed", "provider failed", {
                 provider: slot.name,
@@ -159,6 +184,7 @@ export function raceProviders(
           } else {
             lastError = "rejected";
             span.set({ [A.outcome]: "rejected" });
+            note("rejected", REASONS.rejected);
           }
         }
         span.end();

@@ -1,0 +1,150 @@
+// GET /explain (issue #18): the real pipeline on /authenticate's headers,
+// on the metrics listener only, without the decision cache or a signature.
+import assert from "node:assert/strict";
+import { basicAuth, startGateway, testConfig, type TestGateway } from "../support/gateway.ts";
+
+const FIXTURES = new URL("../fixtures/plugins/", import.meta.url).pathname;
+
+const CONFIG = testConfig(`auth: { decision_cache_ttl_ms: 60000, brute_force: { max_failures: 3 } }
+providers:
+  - type: plain
+    name: local
+    realm: demo
+    users: [{ username: alice, password: alice-secret-pw, roles: [user] }]
+  - { module: ${FIXTURES}slow_basic.ts, name: backup, realm: demo, tag: b, delay_ms: 300 }
+  - type: plain
+    name: elsewhere
+    realm: other
+    users: []
+  - { module: ${FIXTURES}test_bearer.ts, name: api, realm: demo }
+augmenters:
+  - type: plain_advanced
+    name: admins
+    realm: demo
+    match: { username: [alice] }
+    augment: { roles: [admin], attributes: { team: platform } }
+`);
+
+async function explain(gw: TestGateway, headers: Record<string, string> = {}) {
+  const res = await fetch(`${gw.metricsUrl}/explain`, { headers });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.equal(res.headers.get("authorization"), null, "no token is issued");
+  const text = await res.text();
+  return { text, doc: JSON.parse(text) };
+}
+
+type Record_ = { name: string; result: string; reason: string; duration_ms: number };
+
+function byName(doc: { providers: Record_[] }): Record<string, Record_> {
+  return Object.fromEntries(doc.providers.map((p) => [p.name, p]));
+}
+
+Deno.test("/explain: success shows the winner, the loser, skipped providers, augmenters, user and claims", async () => {
+  await using gw = await startGateway(CONFIG);
+  const { doc } = await explain(gw, { authorization: basicAuth("alice:alice-secret-pw") });
+  assert.equal(doc.status, 200);
+  assert.equal(doc.outcome, "success");
+  assert.equal(doc.realm_filter, null);
+  assert.deepEqual(doc.providers.map((p: { name: string }) => p.name), [
+    "local",
+    "backup",
+    "elsewhere",
+    "api",
+  ]);
+  const p = byName(doc);
+  assert.equal(p.local.result, "accepted");
+  assert.equal(p.local.reason, "credential accepted");
+  assert.equal(typeof p.local.duration_ms, "number");
+  assert.equal(p.backup.result, "not_run");
+  assert.equal(p.backup.reason, "another provider accepted first");
+  // Same scheme and no realm filter: it ran, and either answered first or lost the race.
+  assert.ok(["rejected", "not_run"].includes(p.elsewhere.result), p.elsewhere.result);
+  assert.deepEqual([p.api.result, p.api.reason], [
+    "skipped",
+    "scheme not in the Authorization header",
+  ]);
+  assert.deepEqual(doc.augmenters, [{
+    name: "admins",
+    type: "plain_advanced",
+    result: "applied",
+    roles_added: ["admin"],
+    attributes_set: ["team"],
+  }]);
+  assert.equal(doc.user.username, "alice");
+  assert.deepEqual(doc.user.roles, ["user", "admin"]);
+  assert.equal(doc.claims.sub, "demo-alice");
+  assert.equal(doc.claims.iss, "authotron-test");
+  assert.deepEqual(doc.claims.roles, ["user", "admin"]);
+});
+
+Deno.test("/explain: a wrong password, a realm filter and no header; never echoes the credential", async () => {
+  await using gw = await startGateway(CONFIG);
+  const wrong = await explain(gw, {
+    authorization: basicAuth("alice:not-the-password-xyz"),
+    "x-auth-realm": "other",
+  });
+  assert.equal(wrong.doc.status, 401);
+  assert.equal(wrong.doc.outcome, "all_failed");
+  assert.equal(wrong.doc.realm_filter, "other");
+  const p = byName(wrong.doc);
+  assert.deepEqual([p.local.result, p.local.reason], [
+    "skipped",
+    "realm does not match X-Auth-Realm",
+  ]);
+  assert.deepEqual([p.elsewhere.result, p.elsewhere.reason], [
+    "rejected",
+    "credential not accepted",
+  ]);
+  assert.equal(wrong.doc.user, null);
+  assert.equal(wrong.doc.claims, null);
+  assert.deepEqual(wrong.doc.augmenters, []);
+  assert.ok(!wrong.text.includes("not-the-password-xyz"));
+  assert.ok(!wrong.text.includes(btoa("alice:not-the-password-xyz")));
+  const none = await explain(gw);
+  assert.equal(none.doc.outcome, "no_auth_header");
+  assert.ok(
+    none.doc.providers.every((r: { reason: string }) =>
+      r.reason === "no usable Authorization header"
+    ),
+  );
+});
+
+Deno.test("/explain: a timed-out provider says so and the status is the upstream-failure one", async () => {
+  await using gw = await startGateway(testConfig(`auth: { timeout_in_ms: 100 }
+providers:
+  - { module: ${FIXTURES}slow_basic.ts, name: slow, realm: demo, tag: t, delay_ms: 1000 }
+`));
+  const { doc } = await explain(gw, { authorization: basicAuth("ann:x") });
+  assert.equal(doc.status, 503);
+  assert.equal(doc.outcome, "upstream_unavailable");
+  assert.deepEqual([doc.providers[0].result, doc.providers[0].reason], [
+    "timeout",
+    "no answer within 100 ms",
+  ]);
+});
+
+Deno.test("/explain is on the metrics listener only, bypasses the decision cache, and counts toward brute-force limits", async () => {
+  await using gw = await startGateway(CONFIG);
+  const app = await gw.request("/explain", { headers: { authorization: basicAuth("a:b") } });
+  assert.equal(app.res.status, 404);
+  // A cached /authenticate decision does not answer /explain: the pipeline runs again.
+  const ok = { authorization: basicAuth("alice:alice-secret-pw") };
+  assert.equal((await gw.request("/authenticate", { headers: ok })).res.status, 200);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await explain(gw, ok)).doc.providers[0].result, "accepted");
+  }
+  // Failures through /explain throttle /authenticate too (max_failures: 3 per address+username).
+  const bad = { authorization: basicAuth("alice:guess-1"), "x-auth-realm": "other" };
+  for (let i = 0; i < 3; i++) assert.equal((await explain(gw, bad)).doc.outcome, "all_failed");
+  const blocked = await explain(gw, bad);
+  assert.equal(blocked.doc.outcome, "throttled");
+  assert.ok(
+    blocked.doc.providers.every((r: { reason: string }) =>
+      r.reason === "not run: brute-force limit reached"
+    ),
+  );
+  const viaApp = await gw.request("/authenticate", { headers: bad });
+  assert.equal(viaApp.res.status, 401);
+  assert.ok(viaApp.res.headers.get("retry-after"), "the same limit applies to /authenticate");
+});
