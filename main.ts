@@ -4,6 +4,8 @@
  * - `main.ts --help` / `-h`: print usage and exit 0; `--version`: print
  *   `authotron <version>` and exit 0. Neither needs a config file.
  * - `main.ts --schema`: print the config's JSON Schema and exit 0.
+ * - `main.ts --explain [path] [--realm r]`: explain the decision for the
+ *   Authorization value on stdin as `GET /explain` does, print JSON, exit 0.
  * - `main.ts --check-config [path]`: validate a config file, its plugins and
  *   its JWT signing keys without serving (no network access), exit 0 or 1.
  * - `main.ts [--default-config path] [--watch-config]`: load `AOT_CONFIG_PATH`
@@ -19,6 +21,8 @@ import { parseCommandLine, USAGE, VERSION_LINE } from "./lib/config/cli.ts";
 import { watchConfigFile } from "./lib/config/watch.ts";
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
 import { GatewayError } from "./lib/util/errors.ts";
+import type { Config } from "./lib/config/types.ts";
+import { explainDecision } from "./lib/http/explain_routes.ts";
 import { checkPlugins, createGateway, unknownKeys } from "./lib/gateway.ts";
 import { describeUnknownKey } from "./lib/config/unknown_keys.ts";
 import { loadJwtKeys } from "./lib/jwt/keys.ts";
@@ -36,6 +40,26 @@ function fail(prefix: string, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   write(Deno.stderr, `${prefix}: ${message}`);
   Deno.exit(1);
+}
+
+/**
+ * `--explain`: builds the gateway (logging to stderr), explains the decision
+ * for the Authorization value on stdin, prints the JSON report, disposes.
+ * The credential is read from stdin so that it never shows in `ps` or a
+ * shell history.
+ */
+async function explainFromStdin(config: Config, realm: string | undefined): Promise<void> {
+  const input = await new Response(Deno.stdin.readable).text();
+  const authorization = input.split(/\r?\n/)[0]?.trim() || undefined;
+  const gateway = await createGateway(config, {
+    logger: { sink: (line) => write(Deno.stderr, line) },
+  }).catch((e) => fail("Error loading configuration", e));
+  try {
+    const report = await explainDecision(gateway, authorization, realm, undefined);
+    write(Deno.stdout, JSON.stringify(report, null, 2));
+  } finally {
+    await gateway[Symbol.asyncDispose]();
+  }
 }
 
 async function main(args: string[]): Promise<void> {
@@ -68,6 +92,7 @@ async function main(args: string[]): Promise<void> {
     write(Deno.stdout, `${path}: configuration OK`);
     return;
   }
+  if (cli.mode === "explain") return await explainFromStdin(config, cli.realm);
   // SIGHUP (systemd's ExecReload) reloads; one during startup is ignored instead of killing us.
   let reload = () => {};
   Deno.addSignalListener("SIGHUP", () => reload());

@@ -10,14 +10,16 @@ import { parseArgs } from "node:util";
 import { VERSION } from "./types.ts";
 
 /** What `main.ts` was asked to do. */
-export type CliMode = "serve" | "check-config" | "schema" | "help" | "version";
+export type CliMode = "serve" | "check-config" | "explain" | "schema" | "help" | "version";
 
 /** The parsed command line. */
 export interface CliOptions {
   /** What to do. */
   readonly mode: CliMode;
-  /** `--check-config <path>`'s path, when given. */
+  /** The config path given after `--check-config` or `--explain`, when given. */
   readonly checkPath?: string;
+  /** `--realm <realm>`: the `X-Auth-Realm` value for `--explain`. */
+  readonly realm?: string;
   /** `--default-config <path>`: the config when `AOT_CONFIG_PATH` is unset. */
   readonly defaultConfig?: string;
   /** `--strict`: unknown config keys are errors for `--check-config`. */
@@ -43,6 +45,9 @@ Options:
   --check-config [path]    validate a config file, its plugins and keys, then exit
                            (0 = valid; unknown keys are listed on stderr)
   --strict                 with --check-config: unknown keys make it exit 1
+  --explain [path]         explain the decision for the Authorization value read from
+                           stdin (one line; empty for none), as GET /explain does, then exit
+  --realm <realm>          with --explain: the X-Auth-Realm value
   --default-config <path>  the config file when AOT_CONFIG_PATH is not set
   --watch-config           reload when the config file changes (as SIGHUP does)
   --schema                 print the JSON Schema of the config format, then exit
@@ -57,6 +62,8 @@ const OPTIONS = {
   version: { type: "boolean" },
   schema: { type: "boolean" },
   "check-config": { type: "boolean" },
+  explain: { type: "boolean" },
+  realm: { type: "string" },
   strict: { type: "boolean" },
   "default-config": { type: "string" },
   "watch-config": { type: "boolean" },
@@ -82,13 +89,16 @@ export function parseCommandLine(args: readonly string[]): CliOptions {
     ? "version"
     : values["check-config"] === true
     ? "check-config"
+    : values.explain === true
+    ? "explain"
     : "serve";
   const defaultConfig = values["default-config"];
   return {
     mode,
-    ...(mode === "check-config" && positionals[0] !== undefined
+    ...((mode === "check-config" || mode === "explain") && positionals[0] !== undefined
       ? { checkPath: positionals[0] }
       : {}),
+    ...(typeof values.realm === "string" ? { realm: values.realm } : {}),
     ...(typeof defaultConfig === "string" ? { defaultConfig } : {}),
     strict: values.strict === true,
     watchConfig: values["watch-config"] === true,

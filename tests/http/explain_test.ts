@@ -148,3 +148,40 @@ Deno.test("/explain is on the metrics listener only, bypasses the decision cache
   assert.equal(viaApp.res.status, 401);
   assert.ok(viaApp.res.headers.get("retry-after"), "the same limit applies to /authenticate");
 });
+
+Deno.test("main.ts --explain reads the Authorization value from stdin and prints the report", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config.yaml`;
+    await Deno.writeTextFile(path, CONFIG);
+    const run = async (line: string, realm?: string) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../main.ts", import.meta.url).pathname,
+          "--explain",
+          path,
+          ...(realm ? ["--realm", realm] : []),
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(line + "\n"));
+      await writer.close();
+      const out = await child.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return JSON.parse(new TextDecoder().decode(out.stdout));
+    };
+    const ok = await run(basicAuth("alice:alice-secret-pw"));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.user.username, "alice");
+    const filtered = await run(basicAuth("alice:alice-secret-pw"), "other");
+    assert.equal(filtered.status, 401);
+    assert.equal(filtered.realm_filter, "other");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
