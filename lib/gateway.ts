@@ -52,6 +52,7 @@ import {
 import type { TokenService } from "./store/token_service.ts";
 import { tokenRoutes } from "./http/token_routes.ts";
 import { explainRoute } from "./http/explain_routes.ts";
+import { withRequestIds } from "./http/request_id.ts";
 import { AuthThrottle } from "./auth/throttle.ts";
 
 /** A gateway ready to be served. */
@@ -498,8 +499,8 @@ export async function createGateway(
     get throttle() {
       return gens.current.throttle;
     },
-    appHandler: (req, info) => gens.use((g) => g.appHandler(req, info)),
-    metricsHandler: (req, info) => gens.use((g) => g.metricsHandler(req, info)),
+    appHandler: withRequestIds((req, info) => gens.use((g) => g.appHandler(req, info))),
+    metricsHandler: withRequestIds((req, info) => gens.use((g) => g.metricsHandler(req, info))),
     readiness,
     reload() {
       reloading = reloading.then(reloadOnce, reloadOnce);

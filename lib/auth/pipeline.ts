@@ -22,6 +22,7 @@ import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 import {
   type AugmenterRecord,
   type Explanation,
+  newExplanation,
   type ProviderRecord,
   REASONS,
 } from "./explanation.ts";
@@ -106,7 +107,9 @@ export class AuthPipeline {
       });
     }
     const { throttle } = this.#options;
-    const records = explanation && this.#records(explanation);
+    // At debug, every request logs its outcome with each provider's part (as /explain shows).
+    const traced = explanation ?? (log.enabled("debug") ? newExplanation() : undefined);
+    const records = traced && this.#records(traced);
     const gate = throttle?.check(clientIp, authorization);
     if (gate?.blocked) {
       log.throttled("warn", `throttled.${gate.reason}`, "auth.request.throttled", "throttled", {
@@ -115,12 +118,19 @@ export class AuthPipeline {
         client_ip: clientIp ?? "unknown",
       });
       records?.forEach((r) => (r.result = "not_run", r.reason = REASONS.throttled));
-      return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
+      const throttled: AuthOutcome = {
+        ok: false,
+        reason: "throttled",
+        retryAfterS: gate.retryAfterS,
+      };
+      if (traced) this.#logOutcome(throttled, traced);
+      return Promise.resolve(throttled);
     }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
     return span.run(() =>
-      this.#authenticate(authorization, realmHeader, records, explanation?.augmenters)
+      this.#authenticate(authorization, realmHeader, records, traced?.augmenters)
     ).then((outcome) => {
+      if (traced) this.#logOutcome(outcome, traced);
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
       span.end();
@@ -129,6 +139,18 @@ export class AuthPipeline {
         throttle?.failed(gate?.keys); // never for outages (upstream_unavailable) or no header
       }
       return outcome;
+    });
+  }
+
+  /** `auth.request.outcome` at debug: the outcome and every provider's and augmenter's part. */
+  #logOutcome(outcome: AuthOutcome, traced: Explanation): void {
+    const { log } = this.#options;
+    if (!log.enabled("debug")) return;
+    log.debug("auth.request.outcome", "authentication outcome", {
+      outcome: outcome.ok ? "success" : outcome.reason,
+      ...(outcome.ok ? { provider: outcome.provider } : {}),
+      providers: traced.providers.map((p) => `${p.name}=${p.result} (${p.reason})`).join("; "),
+      augmenters: traced.augmenters.map((a) => `${a.name}=${a.result}`).join("; "),
     });
   }
 
@@ -236,7 +258,8 @@ export class AuthPipeline {
         `provider.all_failed.${scheme}`,
         "auth.provider.all_failed",
         "every eligible provider failed",
-        { scheme, last_error: result.lastError ?? "rejected" },
+        { scheme, last_error: result.lastError ?? "rejected", reason: result.reason },
+        result.reason,
       );
     }
     return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);

@@ -52,7 +52,13 @@ export interface ProviderSlot {
 /** How a race ended: the winner, or why nobody won. */
 export type RaceResult =
   | { readonly user: ResolvedUser; readonly provider: string }
-  | { readonly user?: undefined; readonly unavailable: boolean; readonly lastError?: string };
+  | {
+    readonly user?: undefined;
+    readonly unavailable: boolean;
+    readonly lastError?: string;
+    /** The fixed reason of the last failure (see `explanation.ts`), for log summaries. */
+    readonly reason: string;
+  };
 
 /** What a race needs besides its providers. */
 export interface RaceSettings {
@@ -85,14 +91,16 @@ export function raceProviders(
   let pending = slots.length;
   let unavailable = false;
   let lastError: string | undefined;
+  let reason: string = REASONS.rejected;
   return new Promise<RaceResult>((resolve) => {
     for (const [index, slot] of slots.entries()) {
       const started = performance.now();
       const record = records?.[index];
-      const note = (result: ProviderResult, reason: string) => {
+      const note = (result: ProviderResult, why: string) => {
+        reason = why;
         if (record === undefined) return;
         record.result = result;
-        record.reason = reason;
+        record.reason = why;
         record.duration_ms = Math.round((performance.now() - started) * 100) / 100;
       };
       const span = startSpan(`provider ${slot.name}`, {
@@ -188,7 +196,7 @@ export function raceProviders(
           }
         }
         span.end();
-        if (--pending === 0) resolve({ unavailable, lastError });
+        if (--pending === 0) resolve({ unavailable, lastError, reason });
       });
     }
   });

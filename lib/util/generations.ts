@@ -36,16 +36,30 @@ export class Generations<T> {
     return this.#current.active;
   }
 
-  /** Runs `fn` on the current generation, which stays alive until `fn` settles. */
-  async use<R>(fn: (value: T) => R | Promise<R>): Promise<R> {
+  /**
+   * Runs `fn` on the current generation, which stays alive until `fn`
+   * settles. A synchronous result is returned synchronously.
+   */
+  use<R>(fn: (value: T) => R | Promise<R>): R | Promise<R> {
     const slot = this.#current;
     slot.active++;
+    let result: R | Promise<R>;
     try {
-      return await fn(slot.value);
-    } finally {
-      slot.active--;
-      if (slot.retired && slot.active === 0) this.#release(slot);
+      result = fn(slot.value);
+    } catch (error) {
+      this.#done(slot);
+      throw error;
     }
+    if (!(result instanceof Promise)) {
+      this.#done(slot);
+      return result;
+    }
+    return result.finally(() => this.#done(slot));
+  }
+
+  #done(slot: Slot<T>): void {
+    slot.active--;
+    if (slot.retired && slot.active === 0) this.#release(slot);
   }
 
   /** Makes `next` current; the previous one is disposed after its last call. */

@@ -29,11 +29,12 @@ Deno.test("Generations: a replaced generation is disposed after its last call, n
 Deno.test("Generations: a call that throws still releases its generation", async () => {
   const disposed: number[] = [];
   const gens = new Generations(1, (v) => (disposed.push(v), Promise.resolve()));
-  await assert.rejects(() =>
+  assert.throws(() =>
     gens.use(() => {
       throw new Error("boom");
     })
   );
+  await assert.rejects(() => gens.use(() => Promise.reject(new Error("late boom"))));
   gens.replace(2);
   await gens.dispose();
   assert.deepEqual(disposed, [1, 2]);
