@@ -20,7 +20,7 @@
 import { parseCommandLine, USAGE, VERSION_LINE } from "./lib/config/cli.ts";
 import { watchConfigFile } from "./lib/config/watch.ts";
 import { configJsonSchema, configPathFromEnv, loadConfig } from "./lib/config/load.ts";
-import { GatewayError } from "./lib/util/errors.ts";
+import { combineConfigErrors, ConfigError, GatewayError } from "./lib/util/errors.ts";
 import type { Config } from "./lib/config/types.ts";
 import { explainDecision } from "./lib/http/explain_routes.ts";
 import { checkPlugins, createGateway, unknownKeys } from "./lib/gateway.ts";
@@ -36,9 +36,10 @@ function write(stream: { writeSync(p: Uint8Array): number }, text: string): void
   while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
 }
 
+/** Prints `prefix: message` (one line per problem when there are several) and exits 1. */
 function fail(prefix: string, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  write(Deno.stderr, `${prefix}: ${message}`);
+  for (const line of message.split("\n")) write(Deno.stderr, `${prefix}: ${line}`);
   Deno.exit(1);
 }
 
@@ -79,10 +80,14 @@ async function main(args: string[]): Promise<void> {
     fail("Error loading configuration", e)
   );
   if (cli.mode === "check-config") {
-    const checked = await checkPlugins(config).catch((e: unknown) =>
-      fail("Error loading configuration", e)
-    );
-    await loadJwtKeys(config, env).catch((e: unknown) => fail("Error loading configuration", e));
+    // Every plugin entry and the signing keys are checked; all their problems are listed.
+    const problems: unknown[] = [];
+    const checked = await checkPlugins(config).catch((e: unknown) => (problems.push(e), []));
+    await loadJwtKeys(config, env).catch((e: unknown) => problems.push(e));
+    if (problems.length > 0) {
+      const other = problems.find((p) => !(p instanceof ConfigError));
+      fail("Error loading configuration", other ?? combineConfigErrors(problems as ConfigError[]));
+    }
     const unknown = unknownKeys(config, checked);
     for (const key of unknown) write(Deno.stderr, describeUnknownKey(key));
     if (cli.strict && unknown.length > 0) {

@@ -20,7 +20,7 @@ import { ConfigReloadState } from "./observability/config_reload.ts";
 import { Generations } from "./util/generations.ts";
 import { buildChallenge } from "./auth/challenge.ts";
 import { type Config, VERSION } from "./config/types.ts";
-import { errorMessage, formatKeyPath } from "./util/errors.ts";
+import { combineConfigErrors, ConfigError, errorMessage, formatKeyPath } from "./util/errors.ts";
 import {
   byFileOrder,
   describeUnknownKey,
@@ -110,13 +110,23 @@ export interface GatewayOptions {
 /** Sections a reload cannot change: the listeners, the token store and the logger. */
 export const RESTART_REQUIRED = ["server", "metrics", "store", "logging"] as const;
 
-/** Imports and checks every plugin without creating them (used by `check-config`). */
-export function checkPlugins(
+/**
+ * Imports and checks every plugin without creating them (also used by
+ * `check-config`). Every entry is checked: several problems are thrown
+ * together, in file order.
+ */
+export async function checkPlugins(
   config: Config,
 ): Promise<CheckedPlugin<ProviderModule | AugmenterModule>[]> {
-  return Promise.all(
+  const settled = await Promise.allSettled(
     [...config.providers, ...config.augmenters].map((e) => checkPlugin(e, config)),
   );
+  const failures = settled.flatMap((s) => s.status === "rejected" ? [s.reason as unknown] : []);
+  if (failures.length === 0) {
+    return settled.map((s) => (s as PromiseFulfilledResult<CheckedPlugin<never>>).value);
+  }
+  const other = failures.find((f) => !(f instanceof ConfigError));
+  throw other ?? combineConfigErrors(failures as ConfigError[]);
 }
 
 /** Every unknown key of the config and of the checked plugins' options, in file order. */

@@ -37,7 +37,9 @@ export const DEFAULT_CONFIG_PATH = "./config.yaml";
 
 /**
  * Reads and resolves the config file at `path` with overrides from `env`
- * (default: the process environment). Throws {@link ConfigError}:
+ * (default: the process environment). Every section and plugin entry is
+ * checked; several problems come as one `ConfigErrors` listing each, in file
+ * order. Throws {@link ConfigError}:
  * `ERR_CONFIG_READ` (missing, unreadable, too large, not UTF-8),
  * `ERR_CONFIG_SYNTAX` (bad YAML, alias bomb) or `ERR_CONFIG_INVALID`.
  */
@@ -64,7 +66,10 @@ export function parseConfig(
     const name = origin(path);
     return name === undefined ? yaml.position(path, key) : { file, env: name };
   };
-  const config = buildConfig({ file, fileUrl: pathToFileURL(file), locate }, yaml.root);
+  const config = buildConfig(
+    { file, fileUrl: pathToFileURL(file), locate, errors: [] },
+    yaml.root,
+  );
   return { ...config, unknownKeys: findUnknownKeys(yaml.root, locate) };
 }
 

@@ -9,6 +9,7 @@
 import type { PluginEntry } from "./types.ts";
 import type { KeyPath, Table } from "./tree.ts";
 import {
+  attempt,
   fail,
   field,
   optionalField,
@@ -38,8 +39,8 @@ export function readPluginEntries(
   path: KeyPath,
   kind: PluginEntry["kind"],
 ): PluginEntry[] {
-  const entries = readList(ctx, value, path).map((item, index) =>
-    readPluginEntry(ctx, item, [...path, index], kind, index)
+  const entries = readList(ctx, value, path).flatMap((item, index) =>
+    attempt(ctx, () => [readPluginEntry(ctx, item, [...path, index], kind, index)], [])
   );
   const seen = new Map<string, number>();
   for (const entry of entries) {

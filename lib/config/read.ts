@@ -15,6 +15,24 @@ import { isTable, type KeyPath, own, type Table } from "./tree.ts";
 export interface ReadContext {
   /** Maps a key path to its position (with `env` for overridden values). */
   readonly locate: Locate;
+  /** When present, {@link attempt} collects problems here instead of stopping at the first. */
+  readonly errors?: ConfigError[];
+}
+
+/**
+ * Runs `read`. With a collector in `ctx`, a {@link ConfigError} is collected
+ * and `fallback` returned, so reading goes on to find the next problem (the
+ * result is then never used); without one, it is thrown.
+ */
+export function attempt<T>(ctx: ReadContext, read: () => T, fallback: T): T {
+  if (ctx.errors === undefined) return read();
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    ctx.errors.push(error);
+    return fallback;
+  }
 }
 
 /** A reader: checks and converts the value found at `path`. */

@@ -11,7 +11,7 @@
  */
 
 import { closestName } from "../util/closest_name.ts";
-import { formatKeyPath, type SourcePosition } from "../util/errors.ts";
+import { byPosition, formatKeyPath, type SourcePosition } from "../util/errors.ts";
 import { configSchema } from "./schema.ts";
 import { isTable, type KeyPath, type Table } from "./tree.ts";
 import type { Locate, UnknownKey } from "./types.ts";
@@ -100,11 +100,7 @@ export function findUnknownKeys(root: Table, locate: Locate): UnknownKey[] {
   return out.sort(byFileOrder);
 }
 
-/** File positions by line and column; environment variables after the file, by name. */
+/** Unknown keys in file order; environment variables after the file, by name. */
 export function byFileOrder(a: UnknownKey, b: UnknownKey): number {
-  const pa = a.position;
-  const pb = b.position;
-  if ((pa.env === undefined) !== (pb.env === undefined)) return pa.env === undefined ? -1 : 1;
-  if (pa.env !== undefined) return pa.env < pb.env! ? -1 : pa.env > pb.env! ? 1 : 0;
-  return (pa.line ?? 0) - (pb.line ?? 0) || (pa.col ?? 0) - (pb.col ?? 0);
+  return byPosition(a.position, b.position);
 }
