@@ -98,6 +98,14 @@ export interface CallContext {
   readonly log: PluginLogger;
   /** The `X-Auth-Realm` the client asked for, if any (already matched for realm-bound providers). */
   readonly realmHint?: string;
+  /**
+   * Present only while a decision is being explained (`GET /explain`, or the
+   * `debug` log level): a provider that refuses the credential may say why
+   * with a short fixed phrase such as `unknown user` or `expired` (lower-case
+   * words, at most 64 characters; anything else is ignored). Never pass the
+   * credential, a username or an upstream's message.
+   */
+  readonly explain?: (reason: string) => void;
 }
 
 /** One-time context the host passes to `create`. */

@@ -94,14 +94,16 @@ export default defineProvider<PlainOptions>({
       undefined,
     );
     return {
-      async authenticate(credential) {
+      async authenticate(credential, ctx) {
         const decoded = decodeBasicCredential(credential);
         // A malformed credential does the work of a wrong password (timing, T01), then fails.
         const basic = decoded ?? { username: "", password: "" };
         let match: PlainUser | undefined;
         let hashedCandidate: PlainUser | undefined;
+        let known = false;
         for (const user of users) {
           const sameName = timingSafeEqual(user.username, basic.username);
+          known ||= sameName;
           if (user.password !== undefined) {
             const samePassword = timingSafeEqual(user.password, basic.password);
             if (sameName && samePassword && match === undefined) match = user;
@@ -113,6 +115,15 @@ export default defineProvider<PlainOptions>({
           const target = hashedCandidate?.hash ?? decoy;
           const ok = await hashMatches(target, basic.password);
           if (ok && hashedCandidate !== undefined && match === undefined) match = hashedCandidate;
+        }
+        // Only while a decision is explained (internal /explain, debug logs): why it was refused.
+        if (match === undefined) {
+          const why = decoded === undefined
+            ? "malformed credential"
+            : known
+            ? "wrong password"
+            : "unknown user";
+          ctx?.explain?.(why);
         }
         if (decoded === undefined) return undefined;
         return match && { username: match.username, roles: [...match.roles] };

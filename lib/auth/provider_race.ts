@@ -70,6 +70,9 @@ export interface RaceSettings {
   readonly health?: PluginHealth;
 }
 
+/** What a provider may say through `explain()`: a short phrase of lower-case words. */
+const SAFE_REASON = /^[a-z][a-z0-9 _-]{0,63}$/;
+
 // Built once: a DOMException per aborted race costs a stack capture.
 const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");
 
@@ -96,6 +99,11 @@ export function raceProviders(
     for (const [index, slot] of slots.entries()) {
       const started = performance.now();
       const record = records?.[index];
+      let told: string | undefined; // the provider's own reason, when explaining
+      const explain = record &&
+        ((why: string) => {
+          if (typeof why === "string" && SAFE_REASON.test(why)) told = why;
+        });
       const note = (result: ProviderResult, why: string) => {
         reason = why;
         if (record === undefined) return;
@@ -114,7 +122,12 @@ export function raceProviders(
         winner?.signal,
         (signal) =>
           span.run(() =>
-            slot.provider.authenticate(credential, { signal, log: slot.log, realmHint })
+            slot.provider.authenticate(
+              credential,
+              explain === undefined
+                ? { signal, log: slot.log, realmHint }
+                : { signal, log: slot.log, realmHint, explain },
+            )
           ),
       ).then((outcome) => {
         if (winner?.signal.aborted) { // lost the race: no metrics, as the original
@@ -192,7 +205,7 @@ export function raceProviders(
           } else {
             lastError = "rejected";
             span.set({ [A.outcome]: "rejected" });
-            note("rejected", REASONS.rejected);
+            note("rejected", told ?? REASONS.rejected);
           }
         }
         span.end();

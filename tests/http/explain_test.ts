@@ -94,7 +94,7 @@ Deno.test("/explain: a wrong password, a realm filter and no header; never echoe
   ]);
   assert.deepEqual([p.elsewhere.result, p.elsewhere.reason], [
     "rejected",
-    "credential not accepted",
+    "unknown user",
   ]);
   assert.equal(wrong.doc.user, null);
   assert.equal(wrong.doc.claims, null);
@@ -184,4 +184,31 @@ Deno.test("main.ts --explain reads the Authorization value from stdin and prints
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("/explain: providers may give a short fixed reason; plain tells unknown user from wrong password; anything else is ignored", async () => {
+  await using gw = await startGateway(testConfig(`providers:
+  - type: plain
+    name: local
+    realm: demo
+    users: [{ username: alice, password: alice-secret-pw }]
+  - { module: ${FIXTURES}explaining_basic.ts, name: fine, realm: demo, reason: "token expired" }
+  - { module: ${FIXTURES}explaining_basic.ts, name: shouty, realm: demo, reason: "EXPIRED" }
+  - { module: ${FIXTURES}explaining_basic.ts, name: long, realm: demo, reason: "${"x".repeat(65)}" }
+  - { module: ${FIXTURES}explaining_basic.ts, name: newline, realm: demo, reason: "a\\nb" }
+`));
+  const reasons = async (user: string) =>
+    Object.fromEntries(
+      (await explain(gw, { authorization: basicAuth(user) })).doc.providers.map((
+        p: Record_,
+      ) => [p.name, p.reason]),
+    );
+  assert.deepEqual(await reasons("alice:nope"), {
+    local: "wrong password",
+    fine: "token expired",
+    shouty: "credential not accepted",
+    long: "credential not accepted",
+    newline: "credential not accepted",
+  });
+  assert.equal((await reasons("bob:nope")).local, "unknown user");
 });

@@ -54,7 +54,7 @@ Deno.test("request ids: every log line of a request carries it; debug logs the p
   assert.equal(outcome.attributes.outcome, "all_failed");
   assert.equal(
     outcome.attributes.providers,
-    "local=rejected (credential not accepted); api=skipped (scheme not in the Authorization header)",
+    "local=rejected (wrong password); api=skipped (scheme not in the Authorization header)",
   );
   assert.ok(!JSON.stringify(lines).includes("wrong-pw"));
   // Startup lines belong to no request.
