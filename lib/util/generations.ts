@@ -14,6 +14,14 @@ interface Slot<T> {
   released: boolean;
 }
 
+/** One call's hold on a generation. */
+export interface Lease<T> {
+  /** The generation. */
+  readonly value: T;
+  /** Ends the hold; the generation may then be disposed if it was replaced. */
+  release(): void;
+}
+
 /** Generations of a disposable value, with reference-counted disposal of the old ones. */
 export class Generations<T> {
   #current: Slot<T>;
@@ -37,24 +45,13 @@ export class Generations<T> {
   }
 
   /**
-   * Runs `fn` on the current generation, which stays alive until `fn`
-   * settles. A synchronous result is returned synchronously.
+   * Takes the current generation for one call: it stays alive until
+   * `release()` (call it exactly once).
    */
-  use<R>(fn: (value: T) => R | Promise<R>): R | Promise<R> {
+  acquire(): Lease<T> {
     const slot = this.#current;
     slot.active++;
-    let result: R | Promise<R>;
-    try {
-      result = fn(slot.value);
-    } catch (error) {
-      this.#done(slot);
-      throw error;
-    }
-    if (!(result instanceof Promise)) {
-      this.#done(slot);
-      return result;
-    }
-    return result.finally(() => this.#done(slot));
+    return { value: slot.value, release: () => this.#done(slot) };
   }
 
   #done(slot: Slot<T>): void {

@@ -88,3 +88,21 @@ Deno.test("the throttled failure summary says how many were suppressed and why",
     "credential not accepted=2,no answer within 100 ms=1",
   );
 });
+
+Deno.test("request ids at info: a given id is echoed, none is generated", async () => {
+  await using gw = await startGateway(testConfig(
+    `providers:
+  - type: plain
+    name: local
+    realm: demo
+    users: [{ username: alice, password: alice-pw }]
+`,
+    { logging: "{ level: info, format: json }" },
+  ));
+  const alice = { authorization: basicAuth("alice:alice-pw") };
+  const given = await gw.request("/authenticate", { headers: { ...alice, "x-request-id": "n-1" } });
+  assert.equal(given.res.headers.get("x-request-id"), "n-1");
+  const none = await gw.request("/authenticate", { headers: alice });
+  assert.equal(none.res.status, 200);
+  assert.equal(none.res.headers.get("x-request-id"), null);
+});
