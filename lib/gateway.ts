@@ -99,13 +99,11 @@ export type ReloadResult =
 export interface GatewayOptions {
   /** Logger options (tests capture lines with `sink`). */
   readonly logger?: LoggerOptions;
-  /** Environment for `jwt.keys[].private_key_env` (default: the process environment). */
-  readonly env?: Record<string, string>;
   /**
-   * How {@link Gateway.reload} reads the config (default: the same file with
-   * `env`, or the process environment as it is at reload time).
+   * Environment for `jwt.keys[].private_key_env` and, on reload, the `AOT_*`
+   * overrides (default: the process environment, as it is at reload time).
    */
-  readonly loadConfig?: () => Promise<Config>;
+  readonly env?: Record<string, string>;
 }
 
 /** Sections a reload cannot change: the listeners, the token store and the logger. */
@@ -269,7 +267,7 @@ interface Generation {
   readonly dispose: () => Promise<void>;
 }
 
-/** Assembles a generation around created plugins (synchronous apart from nothing: no I/O). */
+/** Assembles a generation around created plugins (synchronous: no I/O). */
 function assemble(
   config: Config,
   plugins: CreatedPlugins,
@@ -402,7 +400,7 @@ function assemble(
 }
 
 /** `next` with the sections a reload cannot change taken from `current`; names those that differ. */
-function keepRestartOnly(current: Config, next: Config): { config: Config; changed: string[] } {
+function keepRestartRequired(current: Config, next: Config): { config: Config; changed: string[] } {
   const changed = RESTART_REQUIRED.filter((section) =>
     JSON.stringify(current[section]) !== JSON.stringify(next[section])
   );
@@ -493,8 +491,7 @@ export async function createGateway(
     assemble(config, plugins, shared, undefined),
     (generation) => generation.dispose(),
   );
-  const load = options.loadConfig ??
-    (() => loadConfig(config.file, options.env ?? Deno.env.toObject()));
+  const load = () => loadConfig(config.file, options.env ?? Deno.env.toObject());
   let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, restartRequired: [] });
 
   const reloadOnce = async (): Promise<ReloadResult> => {
@@ -503,7 +500,7 @@ export async function createGateway(
     let next: Generation;
     let changed: string[];
     try {
-      const kept = keepRestartOnly(current.config, await load());
+      const kept = keepRestartRequired(current.config, await load());
       changed = kept.changed;
       const created = await createPlugins(kept.config, log, options.env);
       next = assemble(kept.config, created, shared, current);
