@@ -74,7 +74,7 @@ async function main(args: string[]): Promise<void> {
   for (const option of cli.ignored) write(Deno.stderr, `ignoring unknown option ${option}`);
   const env = Deno.env.toObject();
   const fallback = cli.defaultConfig;
-  const path = cli.checkPath ??
+  const path = cli.pathArgument ??
     (env.AOT_CONFIG_PATH || fallback === undefined ? configPathFromEnv(env) : fallback);
   const config = await loadConfig(path, env).catch((e: unknown) =>
     fail("Error loading configuration", e)

@@ -17,7 +17,7 @@ export interface CliOptions {
   /** What to do. */
   readonly mode: CliMode;
   /** The config path given after `--check-config` or `--explain`, when given. */
-  readonly checkPath?: string;
+  readonly pathArgument?: string;
   /** `--realm <realm>`: the `X-Auth-Realm` value for `--explain`. */
   readonly realm?: string;
   /** `--default-config <path>`: the config when `AOT_CONFIG_PATH` is unset. */
@@ -96,7 +96,7 @@ export function parseCommandLine(args: readonly string[]): CliOptions {
   return {
     mode,
     ...((mode === "check-config" || mode === "explain") && positionals[0] !== undefined
-      ? { checkPath: positionals[0] }
+      ? { pathArgument: positionals[0] }
       : {}),
     ...(typeof values.realm === "string" ? { realm: values.realm } : {}),
     ...(typeof defaultConfig === "string" ? { defaultConfig } : {}),
