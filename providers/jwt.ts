@@ -33,7 +33,7 @@ export default defineProvider<AccessTokenOptions>({
     });
     const validator = createAccessTokenValidator(options, context);
     return {
-      authenticate: (credential, ctx) => validator.validate(credential, ctx.signal),
+      authenticate: (credential, ctx) => validator.validate(credential, ctx.signal, ctx.explain),
       status: () => validator.status(),
       [Symbol.asyncDispose]: () => validator.settled(),
     };

@@ -71,7 +71,7 @@ export interface RaceSettings {
 }
 
 /** What a provider may say through `explain()`: a short phrase of lower-case words. */
-const SAFE_REASON = /^[a-z][a-z0-9 _-]{0,63}$/;
+const SAFE_REASON = /^[a-z][a-z0-9 _()-]{0,63}$/;
 
 // Built once: a DOMException per aborted race costs a stack capture.
 const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");

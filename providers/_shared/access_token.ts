@@ -39,8 +39,13 @@ export interface AccessTokenValidator {
   /**
    * The user for a valid token; `undefined` for an invalid one. Throws
    * {@link UpstreamUnavailableError} only when the JWKS cannot be obtained.
+   * `explain` (the provider's `ctx.explain`) is told why a token is refused.
    */
-  validate(token: string, signal: AbortSignal): Promise<User | undefined>;
+  validate(
+    token: string,
+    signal: AbortSignal,
+    explain?: (reason: string) => void,
+  ): Promise<User | undefined>;
   /** JWKS health for `Provider.status()`. */
   status(): Record<string, unknown>;
   /** Waits for any JWKS fetch in flight (call at shutdown). */
@@ -122,19 +127,32 @@ export function createAccessTokenValidator(
     maxEntries: options.tokenCacheMaxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES,
   });
 
-  function reject(reason: string): null {
-    context.log.debug("providers.jwt.token.invalid", "access token rejected", { reason });
-    return null;
-  }
-
-  async function check(token: string, kid: string): Promise<User | null> {
+  async function check(
+    token: string,
+    kid: string,
+    explain?: (reason: string) => void,
+  ): Promise<User | null> {
+    const reject = (reason: string): null => {
+      context.log.debug("providers.jwt.token.invalid", "access token rejected", { reason });
+      explain?.(reason.toLowerCase());
+      return null;
+    };
     const keys = await jwks.keysFor(kid, NO_SIGNAL);
     if (!keys.kids.has(kid)) return reject("unknown kid");
     let payload: Uint8Array;
     try {
       ({ payload } = await compactVerify(token, (header) => keys.resolve(header), { algorithms }));
     } catch (error) {
-      return reject((error as { code?: string }).code ?? "verification failed");
+      const code = (error as { code?: string }).code;
+      context.log.debug("providers.jwt.token.invalid", "access token rejected", {
+        reason: code ?? "verification failed",
+      });
+      explain?.(
+        code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+          ? "signature mismatch"
+          : "signature not verifiable",
+      );
+      return null;
     }
     const claims = parseClaims(payload);
     if (claims === undefined) return reject("payload is not a JSON object");
@@ -151,15 +169,25 @@ export function createAccessTokenValidator(
   }
 
   return {
-    async validate(token, signal) {
+    async validate(token, signal, explain) {
+      const refuse = (reason: string) => (explain?.(reason), undefined);
       const header = headerOf(token);
-      if (header === undefined) return undefined;
+      if (header === undefined) return refuse("not a well-formed jwt");
       const { alg, kid } = header;
-      if (typeof alg !== "string" || !algorithms.includes(alg)) return undefined;
-      if (typeof kid !== "string" || kid === "" || header.crit !== undefined) return undefined;
-      if (header.typ !== undefined && !ACCESS_TOKEN_TYP.test(String(header.typ))) return undefined;
+      if (typeof alg !== "string" || !algorithms.includes(alg)) {
+        return refuse("algorithm not allowed");
+      }
+      if (typeof kid !== "string" || kid === "" || header.crit !== undefined) {
+        return refuse("no kid or a crit header");
+      }
+      if (header.typ !== undefined && !ACCESS_TOKEN_TYP.test(String(header.typ))) {
+        return refuse("not an access token (typ)");
+      }
       const key = context.credentialKey(token);
-      const user = await abortable(cache.getOrLoad(key, () => check(token, kid), ttlFor), signal);
+      const user = await abortable(
+        cache.getOrLoad(key, () => check(token, kid, explain), ttlFor),
+        signal,
+      );
       return user ?? undefined;
     },
     status: () => ({ jwks: jwks.status() }),

@@ -2,6 +2,7 @@
 // on the metrics listener only, without the decision cache or a signature.
 import assert from "node:assert/strict";
 import { basicAuth, startGateway, testConfig, type TestGateway } from "../support/gateway.ts";
+import { baseClaims, signingKey, signToken, startJwksServer } from "../support/jwks_server.ts";
 
 const FIXTURES = new URL("../fixtures/plugins/", import.meta.url).pathname;
 
@@ -211,4 +212,29 @@ Deno.test("/explain: providers may give a short fixed reason; plain tells unknow
     newline: "credential not accepted",
   });
   assert.equal((await reasons("bob:nope")).local, "unknown user");
+});
+
+Deno.test("/explain: the jwt provider says why a token is refused (expired, unknown kid, signature mismatch, …)", async () => {
+  const key = await signingKey("ES256");
+  const other = await signingKey("ES256", key.kid); // same kid, another key: a forged signature
+  await using server = startJwksServer([key.jwk]);
+  await using gw = await startGateway(testConfig(`providers:
+  - { type: jwt, name: idp, realm: demo, cert_uri: "${server.uri}" }
+`));
+  const reason = async (token: string) =>
+    (await explain(gw, { authorization: `Bearer ${token}` })).doc.providers[0];
+  const now = Math.floor(Date.now() / 1000);
+  const cases: [string, string][] = [
+    [await signToken(key, baseClaims({ exp: now - 120 })), "expired"],
+    [await signToken(key, baseClaims(), { kid: "nope" }), "unknown kid"],
+    [await signToken(other), "signature mismatch"],
+    [await signToken(key, { sub: "a", exp: now + 60 }), "scope missing"],
+    ["not.a.jwt", "not a well-formed jwt"],
+  ];
+  for (const [token, expected] of cases) {
+    const record = await reason(token);
+    assert.deepEqual([record.result, record.reason], ["rejected", expected], expected);
+  }
+  const ok = await reason(await signToken(key));
+  assert.equal(ok.result, "accepted");
 });
