@@ -249,3 +249,14 @@ Deno.test("main.ts --watch-config reloads when the file changes, and a bad edit 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reload: concurrent reloads run one after the other, each validated", async () => {
+  await using gw = await startGateway(testConfig(users("alice")));
+  await Deno.writeTextFile(`${gw.dir}/config.yaml`, testConfig(users("alice", "carol")));
+  const results = await Promise.all([gw.gateway.reload(), gw.gateway.reload()]);
+  assert.deepEqual(results.map((r) => r.ok), [true, true]);
+  assert.equal(await status(gw, "carol"), 200);
+  assert.equal(await metric(gw.metricsUrl!, 'authotron_config_reload_total{result="success"}'), 2);
+  const done = events(gw, "config.reload.succeeded");
+  assert.equal(done.length, 2);
+});
