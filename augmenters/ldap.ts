@@ -14,7 +14,7 @@ import type { Entry } from "ldapts";
 import { defineAugmenter, type PluginOptions, UpstreamUnavailableError } from "../lib/plugin.ts";
 import { bounded } from "./_ldap/errors.ts";
 import { personFilter } from "./_ldap/filter.ts";
-import { type LdapOptions, parseLdapOptions } from "./_ldap/options.ts";
+import { LDAP_OPTION_KEYS, type LdapOptions, parseLdapOptions } from "./_ldap/options.ts";
 import { warnInsecureTransport } from "../providers/_shared/transport.ts";
 import { loadLdapSecrets } from "./_ldap/secrets.ts";
 import { LdapPool, type LdapPoolStats } from "./_ldap/pool.ts";
@@ -49,6 +49,7 @@ function memberOf(entry: Entry): string[] {
 
 /** The `ldap` augmenter. */
 export default defineAugmenter<LdapOptions>({
+  optionKeys: [...LDAP_OPTION_KEYS],
   parseOptions(options: PluginOptions): LdapOptions {
     return parseLdapOptions(options);
   },

@@ -15,6 +15,7 @@ export interface PlainAugmenterOptions {
 
 /** The `plain` augmenter. */
 export default defineAugmenter<PlainAugmenterOptions>({
+  optionKeys: ["roles"],
   parseOptions(options: PluginOptions): PlainAugmenterOptions {
     const raw = options.roles ?? {};
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {

@@ -39,6 +39,7 @@ function section(value: unknown, path: string[]): Record<string, unknown> {
 /** The `plain_advanced` augmenter. */
 export default defineAugmenter<PlainAdvancedOptions>({
   serial: true,
+  optionKeys: ["match", "augment"],
   parseOptions(options: PluginOptions): PlainAdvancedOptions {
     const match = section(options.match, ["match"]);
     const augment = section(options.augment, ["augment"]);

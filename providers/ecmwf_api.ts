@@ -14,12 +14,13 @@
 
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
 import {
+  CACHE_OPTION_KEYS,
   type CacheLifetimes,
   cacheLifetimes,
   joinUrl,
   requireHttpUrl,
 } from "./_shared/remote_options.ts";
-import { warnInsecureTransport } from "./_shared/transport.ts";
+import { ALLOW_INSECURE_TRANSPORT, warnInsecureTransport } from "./_shared/transport.ts";
 import { createTokenQuery } from "./_shared/token_query.ts";
 
 /** Options of the `ecmwf-api` provider. */
@@ -45,6 +46,7 @@ function toUser(body: Record<string, unknown>): User | null {
 /** The `ecmwf-api` provider. */
 export default defineProvider<EcmwfApiOptions>({
   scheme: "Bearer",
+  optionKeys: ["uri", "cache_ttl_s", ...CACHE_OPTION_KEYS, ALLOW_INSECURE_TRANSPORT],
   parseOptions(options: PluginOptions): EcmwfApiOptions {
     return {
       uri: requireHttpUrl(options, "uri"),

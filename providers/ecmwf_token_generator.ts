@@ -26,12 +26,14 @@ import {
   readAccessToken,
 } from "./_shared/exchange_flow.ts";
 import {
+  CACHE_OPTION_KEYS,
   cacheLifetimes,
   joinUrl,
   requireHttpUrl,
   requireString,
 } from "./_shared/remote_options.ts";
 import { warnInsecureTransport } from "./_shared/transport.ts";
+import { ACCESS_TOKEN_OPTION_KEYS } from "./_shared/access_token_options.ts";
 import { assertClientAccepted, jsonObject } from "./_shared/upstream_json.ts";
 
 /** Options of the `ecmwf-token-generator` provider. */
@@ -50,6 +52,15 @@ const CACHE_TTL_S = 240;
 /** The `ecmwf-token-generator` provider. */
 export default defineProvider<TokenGeneratorOptions>({
   scheme: "Bearer",
+  optionKeys: [
+    "token_generator_url",
+    "client_id",
+    "client_secret",
+    "validation_cache_ttl_s",
+    "exchange_cache_ttl_s",
+    ...CACHE_OPTION_KEYS,
+    ...ACCESS_TOKEN_OPTION_KEYS,
+  ],
   parseOptions(options: PluginOptions): TokenGeneratorOptions {
     return {
       tokenGeneratorUrl: requireHttpUrl(options, "token_generator_url"),

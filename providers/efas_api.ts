@@ -16,8 +16,13 @@
  */
 
 import { defineProvider, type PluginOptions, type User } from "../lib/plugin.ts";
-import { type CacheLifetimes, cacheLifetimes, requireHttpUrl } from "./_shared/remote_options.ts";
-import { warnInsecureTransport } from "./_shared/transport.ts";
+import {
+  CACHE_OPTION_KEYS,
+  type CacheLifetimes,
+  cacheLifetimes,
+  requireHttpUrl,
+} from "./_shared/remote_options.ts";
+import { ALLOW_INSECURE_TRANSPORT, warnInsecureTransport } from "./_shared/transport.ts";
 import { createTokenQuery } from "./_shared/token_query.ts";
 
 /** Options of the `efas-api` provider. */
@@ -50,6 +55,7 @@ function toUser(body: Record<string, unknown>): User | null {
 /** The `efas-api` provider. */
 export default defineProvider<EfasApiOptions>({
   scheme: "Bearer",
+  optionKeys: ["uri", "cache_ttl_s", ...CACHE_OPTION_KEYS, ALLOW_INSECURE_TRANSPORT],
   parseOptions(options: PluginOptions): EfasApiOptions {
     return {
       uri: requireHttpUrl(options, "uri"),

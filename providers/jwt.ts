@@ -14,10 +14,12 @@ import {
   parseAccessTokenOptions,
 } from "./_shared/access_token.ts";
 import { warnInsecureTransport } from "./_shared/transport.ts";
+import { ACCESS_TOKEN_OPTION_KEYS } from "./_shared/access_token_options.ts";
 
 /** The `jwt` provider. */
 export default defineProvider<AccessTokenOptions>({
   scheme: "Bearer",
+  optionKeys: ["iam_realm", ...ACCESS_TOKEN_OPTION_KEYS],
   parseOptions(options: PluginOptions): AccessTokenOptions {
     const realm = options.iam_realm;
     if (realm !== undefined && realm !== null && typeof realm !== "string") {
@@ -31,7 +33,7 @@ export default defineProvider<AccessTokenOptions>({
     });
     const validator = createAccessTokenValidator(options, context);
     return {
-      authenticate: (credential, ctx) => validator.validate(credential, ctx.signal),
+      authenticate: (credential, ctx) => validator.validate(credential, ctx.signal, ctx.explain),
       status: () => validator.status(),
       [Symbol.asyncDispose]: () => validator.settled(),
     };

@@ -30,12 +30,14 @@ import {
   readAccessToken,
 } from "./_shared/exchange_flow.ts";
 import {
+  CACHE_OPTION_KEYS,
   cacheLifetimes,
   joinUrl,
   requireHttpUrl,
   requireString,
 } from "./_shared/remote_options.ts";
 import { warnInsecureTransport } from "./_shared/transport.ts";
+import { ACCESS_TOKEN_OPTION_KEYS } from "./_shared/access_token_options.ts";
 import { assertClientAccepted, jsonObject } from "./_shared/upstream_json.ts";
 
 /** Options of the `openid-offline` provider. */
@@ -58,6 +60,16 @@ export function hasOfflineAccess(scope: unknown): boolean {
 /** The `openid-offline` provider. */
 export default defineProvider<OpenidOfflineOptions>({
   scheme: "Bearer",
+  optionKeys: [
+    "iam_url",
+    "public_client_id",
+    "private_client_id",
+    "private_client_secret",
+    "introspection_cache_ttl_s",
+    "exchange_cache_ttl_s",
+    ...CACHE_OPTION_KEYS,
+    ...ACCESS_TOKEN_OPTION_KEYS,
+  ],
   parseOptions(options: PluginOptions): OpenidOfflineOptions {
     return {
       iamUrl: requireHttpUrl(options, "iam_url"),

@@ -83,6 +83,7 @@ function parseUser(raw: unknown, index: number): PlainUser {
 /** The `plain` provider. */
 export default defineProvider<PlainOptions>({
   scheme: "Basic",
+  optionKeys: ["users"],
   parseOptions(options: PluginOptions): PlainOptions {
     const users = options.users ?? [];
     if (!Array.isArray(users)) throw new OptionsError(["users"], "expected a list of users");
@@ -114,28 +115,41 @@ export default defineProvider<PlainOptions>({
       match && { username: match.username, roles: [...match.roles] };
     return {
       // Synchronous without hashed users: the host then runs it without a timeout timer.
-      authenticate(credential) {
+      authenticate(credential, ctx) {
         const decoded = decodeBasicCredential(credential);
         // A malformed credential does the work of a wrong password (timing, T01), then fails.
         const basic = decoded ?? { username: "", password: "" };
         const given = digest(basic.password);
         let match: PlainUser | undefined;
         let hashedCandidate: PlainUser | undefined;
-        for (const { user, password } of byName.get(basic.username) ?? nobody) {
+        const named = byName.get(basic.username);
+        for (const { user, password } of named ?? nobody) {
           if (password !== undefined) {
             if (timingSafeEqual(password, given) && match === undefined) match = user;
           } else if (hashedCandidate === undefined) {
             hashedCandidate = user;
           }
         }
-        if (decoy === undefined) return decoded === undefined ? undefined : answer(match);
+        const settle = (found: PlainUser | undefined) => {
+          // Only while a decision is explained (internal /explain, debug logs): why it was refused.
+          if (found === undefined && ctx?.explain !== undefined) {
+            ctx.explain(
+              decoded === undefined
+                ? "malformed credential"
+                : named
+                ? "wrong password"
+                : "unknown user",
+            );
+          }
+          return decoded === undefined ? undefined : answer(found);
+        };
+        if (decoy === undefined) return settle(match);
         const target = hashedCandidate?.hash ?? decoy;
-        return hashMatches(target, basic.password).then((ok) => {
-          if (decoded === undefined) return undefined;
-          return answer(
+        return hashMatches(target, basic.password).then((ok) =>
+          settle(
             ok && hashedCandidate !== undefined && match === undefined ? hashedCandidate : match,
-          );
-        });
+          )
+        );
       },
     };
   },

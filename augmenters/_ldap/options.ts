@@ -7,7 +7,7 @@
  * @module
  */
 
-import { OptionsError, type PluginOptions } from "../../lib/plugin.ts";
+import { missingOption, OptionsError, type PluginOptions } from "../../lib/plugin.ts";
 import { ALLOW_INSECURE_TRANSPORT, checkTransport } from "../../providers/_shared/transport.ts";
 import { type RoleRule, roleRule } from "./roles.ts";
 
@@ -45,8 +45,8 @@ export interface LdapOptions {
   readonly operationTimeoutMs: number;
 }
 
-/** Every key the augmenter knows (`ldap_user` is the original's removed key, accepted and ignored). */
-const KNOWN_KEYS = new Set([
+/** Every option key the augmenter knows (`ldap_user` is the original's removed key, accepted and ignored). */
+export const LDAP_OPTION_KEYS: ReadonlySet<string> = new Set([
   "uri",
   "search_base",
   "bind_dn",
@@ -69,7 +69,8 @@ const KNOWN_KEYS = new Set([
 function requiredString(options: PluginOptions, key: string): string {
   const value = options[key];
   if (typeof value !== "string" || value.trim() === "") {
-    throw new OptionsError([key], value === undefined ? "required" : "expected a non-empty string");
+    if (value === undefined || value === null) throw missingOption(options, [key]);
+    throw new OptionsError([key], "expected a non-empty string");
   }
   return value;
 }
@@ -151,8 +152,8 @@ function parseRule(options: PluginOptions): RoleRule {
 /** Checks and normalises the options (pure, no I/O). Throws {@link OptionsError}. */
 export function parseLdapOptions(options: PluginOptions): LdapOptions {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new OptionsError([key], `unknown key; valid keys: ${[...KNOWN_KEYS].join(", ")}`);
+    if (!LDAP_OPTION_KEYS.has(key)) {
+      throw new OptionsError([key], `unknown key; valid keys: ${[...LDAP_OPTION_KEYS].join(", ")}`);
     }
   }
   const uri = parseUri(options);

@@ -14,6 +14,7 @@ import { runBounded } from "../util/bounded_call.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 import { applyPatch } from "./user.ts";
+import type { AugmenterRecord } from "./explanation.ts";
 
 /** A live augmenter with its entry's settings. */
 export interface AugmenterSlot {
@@ -75,18 +76,21 @@ export class Augmentation {
    * Applies the realm's augmenters; `undefined` when a `fail`-policy augmenter
    * failed, `degraded` when a `skip`-policy one did.
    */
-  async augment(user: ResolvedUser): Promise<Augmented | undefined> {
+  async augment(
+    user: ResolvedUser,
+    records?: AugmenterRecord[],
+  ): Promise<Augmented | undefined> {
     const { parallel, serial } = this.#augmentersFor(user.realm);
     if (parallel.length === 0 && serial.length === 0) return { user, degraded: false };
     let degraded = false;
-    const patches = await Promise.all(parallel.map((slot) => this.#run(slot, user)));
+    const patches = await Promise.all(parallel.map((slot) => this.#run(slot, user, records)));
     for (const patch of patches) {
       if (patch === FAILED) return undefined;
       if (patch === SKIPPED) degraded = true;
       else user = applyPatch(user, patch);
     }
     for (const slot of serial) {
-      const patch = await this.#run(slot, user);
+      const patch = await this.#run(slot, user, records);
       if (patch === FAILED) return undefined;
       if (patch === SKIPPED) degraded = true;
       else user = applyPatch(user, patch);
@@ -110,6 +114,7 @@ export class Augmentation {
   async #run(
     slot: AugmenterSlot,
     user: ResolvedUser,
+    records: AugmenterRecord[] | undefined,
   ): Promise<UserPatch | undefined | typeof FAILED | typeof SKIPPED> {
     const { timeoutMs, metrics, health } = this.#options;
     const started = performance.now();
@@ -124,6 +129,17 @@ export class Augmentation {
       (signal) => span.run(() => slot.augmenter.augment(user, { signal, log: slot.log })),
     );
     const seconds = (performance.now() - started) / 1000;
+    records?.push({
+      name: slot.name,
+      type: slot.labels.type,
+      result: outcome.kind === "value"
+        ? "applied"
+        : outcome.kind === "timeout"
+        ? "timeout"
+        : "error",
+      roles_added: outcome.kind === "value" ? [...outcome.value?.roles ?? []] : [],
+      attributes_set: outcome.kind === "value" ? Object.keys(outcome.value?.attributes ?? {}) : [],
+    });
     if (outcome.kind === "value") {
       metrics.recordAugmenter(slot.labels, user.realm, "success", seconds);
       span.set({ [A.outcome]: "success" });

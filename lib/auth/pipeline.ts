@@ -19,6 +19,13 @@ import type { PluginHealth } from "../plugins/health.ts";
 import { type ProviderSlot, raceProviders } from "./provider_race.ts";
 import type { AuthThrottle, BasicVerdict } from "./throttle.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
+import {
+  type AugmenterRecord,
+  type Explanation,
+  newExplanation,
+  type ProviderRecord,
+  REASONS,
+} from "./explanation.ts";
 
 export type { AugmenterSlot, ProviderSlot };
 
@@ -83,12 +90,14 @@ export class AuthPipeline {
    * Authenticates one request from its `Authorization` and `X-Auth-Realm`
    * values (both already read with `readAsciiHeader`), inside an
    * `authenticate` span. `clientIp` (the resolved client address) is logged
-   * and keys the brute-force limits.
+   * and keys the brute-force limits. `explanation`, when given (`/explain`),
+   * receives every provider's and augmenter's part in the decision.
    */
   authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
     clientIp?: string,
+    explanation?: Explanation,
   ): Promise<AuthOutcome> {
     const { log } = this.#options;
     if (log.enabled("debug")) {
@@ -98,6 +107,9 @@ export class AuthPipeline {
       });
     }
     const { throttle } = this.#options;
+    // At debug, every request logs its outcome with each provider's part (as /explain shows).
+    const traced = explanation ?? (log.enabled("debug") ? newExplanation() : undefined);
+    const records = traced && this.#records(traced);
     const gate = throttle?.check(clientIp, authorization);
     if (gate?.blocked) {
       log.throttled("warn", `throttled.${gate.reason}`, "auth.request.throttled", "throttled", {
@@ -105,11 +117,21 @@ export class AuthPipeline {
         retry_after_s: gate.retryAfterS,
         client_ip: clientIp ?? "unknown",
       });
-      return Promise.resolve({ ok: false, reason: "throttled", retryAfterS: gate.retryAfterS });
+      records?.forEach((r) => (r.result = "not_run", r.reason = REASONS.throttled));
+      const throttled: AuthOutcome = {
+        ok: false,
+        reason: "throttled",
+        retryAfterS: gate.retryAfterS,
+      };
+      if (traced) this.#logOutcome(throttled, traced);
+      return Promise.resolve(throttled);
     }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
     const basic = { verdict: "absent" as BasicVerdict };
-    return span.run(() => this.#authenticate(authorization, realmHeader, basic)).then((outcome) => {
+    return span.run(() =>
+      this.#authenticate(authorization, realmHeader, basic, records, traced?.augmenters)
+    ).then((outcome) => {
+      if (traced) this.#logOutcome(outcome, traced);
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
       span.end();
@@ -121,14 +143,59 @@ export class AuthPipeline {
     });
   }
 
+  /** `auth.request.outcome` at debug: the outcome and every provider's and augmenter's part. */
+  #logOutcome(outcome: AuthOutcome, traced: Explanation): void {
+    const { log } = this.#options;
+    if (!log.enabled("debug")) return;
+    log.debug("auth.request.outcome", "authentication outcome", {
+      outcome: outcome.ok ? "success" : outcome.reason,
+      ...(outcome.ok ? { provider: outcome.provider } : {}),
+      providers: traced.providers.map((p) => `${p.name}=${p.result} (${p.reason})`).join("; "),
+      augmenters: traced.augmenters.map((a) => `${a.name}=${a.result}`).join("; "),
+    });
+  }
+
+  /** One record per configured provider, in config order (`skipped` until it takes part). */
+  #records(explanation: Explanation): Map<ProviderSlot, ProviderRecord> {
+    const records = new Map<ProviderSlot, ProviderRecord>();
+    for (const slot of this.#options.providers) {
+      const record: ProviderRecord = {
+        name: slot.name,
+        type: slot.type ?? "unknown",
+        realm: slot.filterRealm ?? null,
+        result: "skipped",
+        reason: REASONS.scheme,
+        duration_ms: 0,
+      };
+      records.set(slot, record);
+      explanation.providers.push(record);
+    }
+    return records;
+  }
+
   async #authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
     basic: { verdict: BasicVerdict },
+    records?: Map<ProviderSlot, ProviderRecord>,
+    augmenterRecords?: AugmenterRecord[],
   ): Promise<AuthOutcome> {
     const started = performance.now();
     const { log, metrics } = this.#options;
     const parsed = parseAuthorization(authorization);
+    if (records !== undefined) {
+      if (!parsed.ok) records.forEach((r) => r.reason = REASONS.noCredential);
+      else {
+        for (const [scheme] of parsed.credentials) {
+          const eligible = new Set(this.#eligible(scheme, realmHeader));
+          for (const slot of this.#byScheme.get(scheme) ?? []) {
+            const record = records.get(slot)!;
+            if (eligible.has(slot)) (record.result = "not_run", record.reason = REASONS.notReached);
+            else record.reason = REASONS.realm;
+          }
+        }
+      }
+    }
     if (!parsed.ok) {
       if (parsed.reason === "no_auth_header") {
         log.throttled("debug", "header.missing", "auth.header.missing", "no Authorization header");
@@ -161,12 +228,17 @@ export class AuthPipeline {
         }
         continue;
       }
-      const result = await raceProviders(eligible, credential, realmHeader, this.#options);
+      const raced = records && eligible.map((slot) => {
+        const record = records.get(slot)!;
+        record.reason = REASONS.notRun;
+        return record;
+      });
+      const result = await raceProviders(eligible, credential, realmHeader, this.#options, raced);
       if (scheme === "Basic" && (result.user || !result.unavailable)) {
         basic.verdict = result.user ? "accepted" : "rejected";
       }
       if (result.user) {
-        const augmentation = await this.#augmentation.augment(result.user);
+        const augmentation = await this.#augmentation.augment(result.user, augmenterRecords);
         if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
         const augmented = augmentation.user;
         const seconds = (performance.now() - started) / 1000;
@@ -192,7 +264,8 @@ export class AuthPipeline {
         `provider.all_failed.${scheme}`,
         "auth.provider.all_failed",
         "every eligible provider failed",
-        { scheme, last_error: result.lastError ?? "rejected" },
+        { scheme, last_error: result.lastError ?? "rejected", reason: result.reason },
+        result.reason,
       );
     }
     return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);

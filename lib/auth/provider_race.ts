@@ -22,6 +22,13 @@ import { runBounded } from "../util/bounded_call.ts";
 import { type PluginHealth, scrubCredential } from "../plugins/health.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 import { resolveUser } from "./user.ts";
+import {
+  type ProviderRecord,
+  type ProviderResult,
+  REASONS,
+  timeoutReason,
+  unavailableReason,
+} from "./explanation.ts";
 
 /** A live provider with everything the host knows about its entry. */
 export interface ProviderSlot {
@@ -48,7 +55,13 @@ export interface ProviderSlot {
 /** How a race ended: the winner, or why nobody won. */
 export type RaceResult =
   | { readonly user: ResolvedUser; readonly provider: string }
-  | { readonly user?: undefined; readonly unavailable: boolean; readonly lastError?: string };
+  | {
+    readonly user?: undefined;
+    readonly unavailable: boolean;
+    readonly lastError?: string;
+    /** The fixed reason of the last failure (see `explanation.ts`), for log summaries. */
+    readonly reason: string;
+  };
 
 /** What a race needs besides its providers. */
 export interface RaceSettings {
@@ -60,15 +73,24 @@ export interface RaceSettings {
   readonly health?: PluginHealth;
 }
 
+/** What a provider may say through `explain()`: a short phrase of lower-case words. */
+const SAFE_REASON = /^[a-z][a-z0-9 _()-]{0,63}$/;
+
 // Built once: a DOMException per aborted race costs a stack capture.
 const LOST_RACE = new DOMException("another provider accepted the credential", "AbortError");
 
-/** Runs the providers concurrently; the first user wins and the others are aborted. */
+/**
+ * Runs the providers concurrently; the first user wins and the others are
+ * aborted. `records`, when given (only for `/explain`), is index-aligned with
+ * `slots` and gets each provider's result; a provider that never reports
+ * keeps what the record said (`not_run`).
+ */
 export function raceProviders(
   slots: readonly ProviderSlot[],
   credential: string,
   realmHint: string | undefined,
   { timeoutMs, metrics, health }: RaceSettings,
+  records?: readonly ProviderRecord[],
 ): Promise<RaceResult> {
   // With one provider there is no race to cancel: no controller, no abort event.
   const winner = slots.length > 1 ? new AbortController() : undefined;
@@ -77,9 +99,23 @@ export function raceProviders(
   // A provider rejected the credential as its own: 401 whatever the others' state.
   let claimed = false;
   let lastError: string | undefined;
+  let reason: string = REASONS.rejected;
   return new Promise<RaceResult>((resolve) => {
-    for (const slot of slots) {
+    for (const [index, slot] of slots.entries()) {
       const started = performance.now();
+      const record = records?.[index];
+      let told: string | undefined; // the provider's own reason, when explaining
+      const explain = record &&
+        ((why: string) => {
+          if (typeof why === "string" && SAFE_REASON.test(why)) told = why;
+        });
+      const note = (result: ProviderResult, why: string) => {
+        reason = why;
+        if (record === undefined) return;
+        record.result = result;
+        record.reason = why;
+        record.duration_ms = Math.round((performance.now() - started) * 100) / 100;
+      };
       const span = startSpan(`provider ${slot.name}`, {
         [A.providerName]: slot.name,
         [A.providerType]: slot.type ?? "unknown",
@@ -91,7 +127,12 @@ export function raceProviders(
         winner?.signal,
         (signal) =>
           span.run(() =>
-            slot.provider.authenticate(credential, { signal, log: slot.log, realmHint })
+            slot.provider.authenticate(
+              credential,
+              explain === undefined
+                ? { signal, log: slot.log, realmHint }
+                : { signal, log: slot.log, realmHint, explain },
+            )
           ),
       ).then((outcome) => {
         if (winner?.signal.aborted) { // lost the race: no metrics, as the original
@@ -106,6 +147,7 @@ export function raceProviders(
             metrics.recordProviderAttempt(slot.labels, "success", seconds);
             span.set({ [A.outcome]: "success" });
             span.end();
+            note("accepted", REASONS.accepted);
             if (slot.log.enabled("debug")) {
               slot.log.debug("auth.provider.success", "provider accepted the credential", {
                 provider: slot.name,
@@ -119,6 +161,7 @@ export function raceProviders(
             slot.log.error("auth.provider.invalid_user", lastError, { provider: slot.name });
             metrics.recordProviderAttempt(slot.labels, "error", seconds);
             health?.providerFailed(slot.name, "error", lastError);
+            note("error", REASONS.invalidUser);
             span.set({ [A.outcome]: "error" });
             span.fail("invalid user");
           }
@@ -127,6 +170,7 @@ export function raceProviders(
           lastError = `timed out after ${timeoutMs} ms`;
           metrics.recordProviderAttempt(slot.labels, "timeout");
           health?.providerFailed(slot.name, "timeout", lastError, "timeout");
+          note("timeout", timeoutReason(timeoutMs));
           span.set({ [A.outcome]: "timeout", [A.upstreamKind]: "timeout" });
           span.fail("timeout");
           if (slot.log.enabled("debug")) {
@@ -141,6 +185,8 @@ export function raceProviders(
             claimed = true;
             lastError = "rejected";
             span.set({ [A.outcome]: "rejected" });
+            const why = outcome.error.message;
+            note("rejected", told ?? (SAFE_REASON.test(why) ? why : REASONS.rejected));
           } else if (outcome.kind === "error") {
             const upstream = outcome.error instanceof UpstreamUnavailableError
               ? outcome.error
@@ -159,6 +205,8 @@ export function raceProviders(
                 : { [A.outcome]: "error" },
             );
             span.fail(upstream ? "upstream unavailable" : "provider error");
+            if (upstream) note("upstream_unavailable", unavailableReason(upstream.kind));
+            else note("error", REASONS.error);
             if (slot.log.enabled("debug")) {
               slot.log.debug("auth.provider.failed", "provider failed", {
                 provider: slot.name,
@@ -168,10 +216,11 @@ export function raceProviders(
           } else {
             lastError = "rejected";
             span.set({ [A.outcome]: "rejected" });
+            note("rejected", told ?? REASONS.rejected);
           }
         }
         span.end();
-        if (--pending === 0) resolve({ unavailable: unavailable && !claimed, lastError });
+        if (--pending === 0) resolve({ unavailable: unavailable && !claimed, lastError, reason });
       });
     }
   });

@@ -7,8 +7,10 @@
  */
 
 import type { Config } from "./types.ts";
+import { combineConfigErrors } from "../util/errors.ts";
 import { own, type Table } from "./tree.ts";
 import {
+  attempt,
   describe,
   fail,
   field,
@@ -36,6 +38,9 @@ export const CONFIG_VERSIONS = ["1.0.0", "2.0.0"] as const;
 
 const readPort = readInteger(0, 65535);
 
+/** Stands in for a value that failed to read: the config is then refused, never used. */
+const UNUSED = undefined as never;
+
 /** Where the tree came from. */
 export interface ConfigSource extends ReadContext {
   /** The config file path as given. */
@@ -44,46 +49,61 @@ export interface ConfigSource extends ReadContext {
   readonly fileUrl: URL;
 }
 
-/** Validates the merged tree and resolves it; throws `ConfigError`. */
-export function buildConfig(ctx: ConfigSource, root: Table): Config {
+/**
+ * Validates the merged tree and resolves it; throws `ConfigError`. With an
+ * error collector in `ctx`, every section, listener key and plugin entry is
+ * checked and all their problems are thrown together (a `ConfigErrors` when
+ * there are several), in file order.
+ */
+export function buildConfig(ctx: ConfigSource, root: Table): Omit<Config, "unknownKeys"> {
   const sourceVersion = readVersion(ctx, own(root, "version"));
   const listeners = sourceVersion === "1.0.0"
-    ? readV1Listeners(ctx, root)
+    ? attempt(ctx, () => readV1Listeners(ctx, root), UNUSED)
     : readV2Listeners(ctx, root);
-  const config: Config = {
+  const section = <T>(read: () => T): T => attempt(ctx, read, UNUSED);
+  const config: Omit<Config, "unknownKeys"> = {
     file: ctx.file,
     fileUrl: ctx.fileUrl,
     sourceVersion,
     locate: ctx.locate,
     ...listeners,
-    auth: field(ctx, root, ["auth"], readAuth, readAuth(ctx, {}, ["auth"])),
-    shutdown: field(ctx, root, ["shutdown"], readShutdown, readShutdown(ctx, {}, ["shutdown"])),
-    jwt: field(ctx, root, ["jwt"], readJwt),
-    includeLegacyHeaders: field(
-      ctx,
-      root,
-      ["include_legacy_headers"],
-      readBoolean,
-      false,
+    auth: section(() => field(ctx, root, ["auth"], readAuth, readAuth(ctx, {}, ["auth"]))),
+    shutdown: section(() =>
+      field(ctx, root, ["shutdown"], readShutdown, readShutdown(ctx, {}, ["shutdown"]))
     ),
-    logging: field(ctx, root, ["logging"], readLogging),
+    jwt: section(() => field(ctx, root, ["jwt"], readJwt)),
+    includeLegacyHeaders: section(() =>
+      field(
+        ctx,
+        root,
+        ["include_legacy_headers"],
+        readBoolean,
+        false,
+      )
+    ),
+    logging: section(() => field(ctx, root, ["logging"], readLogging)),
     // auth-o-tron requires both sections; neither is needed here (no store = disabled).
-    store: field(ctx, root, ["store"], readStore, DISABLED_STORE),
-    services: field(ctx, root, ["services"], readServices, []),
-    providers: field(
-      ctx,
-      root,
-      ["providers"],
-      (c, v, p) => readPluginEntries(c, v, p, "provider"),
+    store: section(() => field(ctx, root, ["store"], readStore, DISABLED_STORE)),
+    services: section(() => field(ctx, root, ["services"], readServices, [])),
+    providers: section(() =>
+      field(
+        ctx,
+        root,
+        ["providers"],
+        (c, v, p) => readPluginEntries(c, v, p, "provider"),
+      )
     ),
-    augmenters: field(
-      ctx,
-      root,
-      ["augmenters"],
-      (c, v, p) => readPluginEntries(c, v, p, "augmenter"),
-      [],
+    augmenters: section(() =>
+      field(
+        ctx,
+        root,
+        ["augmenters"],
+        (c, v, p) => readPluginEntries(c, v, p, "augmenter"),
+        [],
+      )
     ),
   };
+  if (ctx.errors !== undefined && ctx.errors.length > 0) throw combineConfigErrors(ctx.errors);
   const { server, metrics } = config;
   // Two port-0 listeners get distinct OS-chosen ports, so only equal fixed ports collide.
   if (metrics.enabled && server.port === metrics.port && server.port !== 0) {
@@ -119,33 +139,42 @@ type Listeners = Pick<Config, "server" | "metrics">;
 const DEFAULT_METRICS = { enabled: true, port: 9090 };
 
 function readV2Listeners(ctx: ReadContext, root: Table): Listeners {
-  const server = field(ctx, root, ["server"], readTable);
-  const metrics = field(ctx, root, ["metrics"], readTable, {});
+  const key = <T>(read: () => T): T => attempt(ctx, read, UNUSED);
+  const server = key(() => field(ctx, root, ["server"], readTable));
+  const metrics = key(() => field(ctx, root, ["metrics"], readTable, {}));
+  // A section that failed to read has no keys to check.
+  if (server === undefined || metrics === undefined) return UNUSED;
   return {
     server: {
-      host: field(
-        ctx,
-        server,
-        ["server", "host"],
-        readNonEmptyString,
-        "0.0.0.0",
+      host: key(() =>
+        field(
+          ctx,
+          server,
+          ["server", "host"],
+          readNonEmptyString,
+          "0.0.0.0",
+        )
       ),
-      port: field(ctx, server, ["server", "port"], readPort),
+      port: key(() => field(ctx, server, ["server", "port"], readPort)),
     },
     metrics: {
-      enabled: field(
-        ctx,
-        metrics,
-        ["metrics", "enabled"],
-        readBoolean,
-        DEFAULT_METRICS.enabled,
+      enabled: key(() =>
+        field(
+          ctx,
+          metrics,
+          ["metrics", "enabled"],
+          readBoolean,
+          DEFAULT_METRICS.enabled,
+        )
       ),
-      port: field(
-        ctx,
-        metrics,
-        ["metrics", "port"],
-        readPort,
-        DEFAULT_METRICS.port,
+      port: key(() =>
+        field(
+          ctx,
+          metrics,
+          ["metrics", "port"],
+          readPort,
+          DEFAULT_METRICS.port,
+        )
       ),
     },
   };

@@ -27,6 +27,7 @@ import { parseYamlConfig } from "./yaml.ts";
 import { applyEnvOverrides, envOverrides } from "./env.ts";
 import { buildConfig } from "./build.ts";
 import { configSchema } from "./schema.ts";
+import { findUnknownKeys } from "./unknown_keys.ts";
 
 /** Config files larger than this are refused. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -36,7 +37,9 @@ export const DEFAULT_CONFIG_PATH = "./config.yaml";
 
 /**
  * Reads and resolves the config file at `path` with overrides from `env`
- * (default: the process environment). Throws {@link ConfigError}:
+ * (default: the process environment). Every section and plugin entry is
+ * checked; several problems come as one `ConfigErrors` listing each, in file
+ * order. Throws {@link ConfigError}:
  * `ERR_CONFIG_READ` (missing, unreadable, too large, not UTF-8),
  * `ERR_CONFIG_SYNTAX` (bad YAML, alias bomb) or `ERR_CONFIG_INVALID`.
  */
@@ -59,11 +62,15 @@ export function parseConfig(
 ): Config {
   const yaml = parseYamlConfig(text, file);
   const origin = applyEnvOverrides(yaml.root, envOverrides(env, file));
-  const locate: Locate = (path) => {
+  const locate: Locate = (path, key) => {
     const name = origin(path);
-    return name === undefined ? yaml.position(path) : { file, env: name };
+    return name === undefined ? yaml.position(path, key) : { file, env: name };
   };
-  return buildConfig({ file, fileUrl: pathToFileURL(file), locate }, yaml.root);
+  const config = buildConfig(
+    { file, fileUrl: pathToFileURL(file), locate, errors: [] },
+    yaml.root,
+  );
+  return { ...config, unknownKeys: findUnknownKeys(yaml.root, locate) };
 }
 
 /** The JSON Schema (draft 2020-12) of the config file format, for `--schema`. */

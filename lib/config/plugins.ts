@@ -9,6 +9,7 @@
 import type { PluginEntry } from "./types.ts";
 import type { KeyPath, Table } from "./tree.ts";
 import {
+  attempt,
   fail,
   field,
   optionalField,
@@ -21,17 +22,18 @@ import {
   readTable,
 } from "./read.ts";
 
-const HOST_KEYS = {
-  provider: new Set([
+/** The keys of a plugin entry the host reads; every other key is a plugin option. */
+export const HOST_KEYS = {
+  provider: [
     "name",
     "type",
     "module",
     "realm",
     "upstream_max_concurrent",
     "upstream_max_per_second",
-  ]),
-  augmenter: new Set(["name", "type", "module", "realm", "on_error"]),
-};
+  ],
+  augmenter: ["name", "type", "module", "realm", "on_error"],
+} as const satisfies Record<PluginEntry["kind"], readonly string[]>;
 
 const readOnError = readChoice(["skip", "fail"] as const);
 const readLimit = readInteger(0, 1_000_000);
@@ -53,8 +55,8 @@ export function readPluginEntries(
   path: KeyPath,
   kind: PluginEntry["kind"],
 ): PluginEntry[] {
-  const read = readList(ctx, value, path).map((item, index) =>
-    readPluginEntry(ctx, item, [...path, index], kind, index)
+  const read = readList(ctx, value, path).flatMap((item, index) =>
+    attempt(ctx, () => [readPluginEntry(ctx, item, [...path, index], kind, index)], [])
   );
   const seen = new Map<string, number>();
   const count = new Map<string, number>();
@@ -145,7 +147,7 @@ function readPluginEntry(
   };
   const options: Table = {};
   for (const [key, value] of Object.entries(table)) {
-    if (!HOST_KEYS[kind].has(key)) options[key] = value;
+    if (!(HOST_KEYS[kind] as readonly string[]).includes(key)) options[key] = value;
   }
   return {
     kind,

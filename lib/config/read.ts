@@ -6,6 +6,7 @@
  * @module
  */
 
+import { closestName } from "../../packages/plugin/_host/closest_name.ts";
 import { ConfigError } from "../util/errors.ts";
 import type { Locate } from "./types.ts";
 import { isTable, type KeyPath, own, type Table } from "./tree.ts";
@@ -14,6 +15,24 @@ import { isTable, type KeyPath, own, type Table } from "./tree.ts";
 export interface ReadContext {
   /** Maps a key path to its position (with `env` for overridden values). */
   readonly locate: Locate;
+  /** When present, {@link attempt} collects problems here instead of stopping at the first. */
+  readonly errors?: ConfigError[];
+}
+
+/**
+ * Runs `read`. With a collector in `ctx`, a {@link ConfigError} is collected
+ * and `fallback` returned, so reading goes on to find the next problem (the
+ * result is then never used); without one, it is thrown.
+ */
+export function attempt<T>(ctx: ReadContext, read: () => T, fallback: T): T {
+  if (ctx.errors === undefined) return read();
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    ctx.errors.push(error);
+    return fallback;
+  }
 }
 
 /** A reader: checks and converts the value found at `path`. */
@@ -76,7 +95,17 @@ export function field<T>(
   const value = own(table, String(path[path.length - 1]));
   if (value === undefined || value === null) {
     if (fallback !== undefined) return fallback;
-    fail(ctx, path, value === null ? "is required, got null" : "is required");
+    if (value === null) fail(ctx, path, "is required, got null");
+    // A misspelled required key says so: `is required (found "relam": did you mean realm?)`.
+    const key = String(path[path.length - 1]);
+    const near = closestName(key, Object.keys(table));
+    fail(
+      ctx,
+      path,
+      near === undefined
+        ? "is required"
+        : `is required (found ${JSON.stringify(near)}: did you mean ${key}?)`,
+    );
   }
   return read(ctx, value, path);
 }

@@ -1,7 +1,10 @@
 /**
  * The JSON Schema (draft 2020-12) of the config file format, printed by
- * `--schema`. Like the original it allows extra properties everywhere; plugin
- * entries document only the host keys (plugins check their own options).
+ * `--schema`. Every section is closed (`additionalProperties: false`) so that
+ * editors flag a misspelled key; the gateway itself accepts unknown keys as the
+ * original does, and reports each one (`lib/config/unknown_keys.ts` walks this
+ * schema). Plugin entries stay open: every key besides the host keys is a
+ * plugin option, which the plugin's `optionKeys` declare.
  *
  * @module
  */
@@ -30,7 +33,7 @@ const object = (
   description: string,
   properties: Record<string, Schema>,
   required: string[] = [],
-): Schema => ({ type: "object", description, properties, required });
+): Schema => ({ type: "object", description, properties, required, additionalProperties: false });
 const port = (description: string, extra: Schema = {}) =>
   int(description, { minimum: 0, maximum: 65535, ...extra });
 
@@ -121,6 +124,10 @@ const SCHEMA: Schema = {
       decision_cache_ttl_ms: int(
         "How long a successful decision and its issued JWT are reused, in ms; 0 turns it off.",
         { minimum: 0, maximum: 60_000, default: 1000 },
+      ),
+      plugin_create_timeout_ms: int(
+        "Longest wait for one plugin's create() at startup or reload; past it startup stops naming the plugin.",
+        { minimum: 1, maximum: 2 ** 31 - 1, default: 30_000 },
       ),
       brute_force: ref("BruteForceConfig"),
     }),

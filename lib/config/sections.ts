@@ -106,6 +106,13 @@ export const readAuth: Read<Config["auth"]> = (ctx, value, path) => {
       readDecisionTtl,
       1000,
     ),
+    pluginCreateTimeoutMs: field(
+      ctx,
+      table,
+      [...path, "plugin_create_timeout_ms"],
+      readTtl,
+      30_000,
+    ),
     bruteForce: field(
       ctx,
       table,

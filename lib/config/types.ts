@@ -10,8 +10,21 @@ import type { SourcePosition } from "../util/errors.ts";
 /** Log levels accepted in `logging.level`. */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
-/** Maps a key path to the place in the YAML file that set it. */
-export type Locate = (path: readonly (string | number)[]) => SourcePosition;
+/**
+ * Maps a key path to the place in the YAML file that set it (with `key`, the
+ * place of the key itself rather than its value).
+ */
+export type Locate = (path: readonly (string | number)[], key?: boolean) => SourcePosition;
+
+/** A config key the gateway does not know: accepted, ignored and reported. */
+export interface UnknownKey {
+  /** Its key path, e.g. `["jwt", "algoritm"]`. */
+  readonly path: readonly (string | number)[];
+  /** Where it is set (file position, or the `AOT_*` variable). */
+  readonly position: SourcePosition;
+  /** The path of a known key with a close name, when there is one. */
+  readonly suggestion?: readonly (string | number)[];
+}
 
 /** One `providers[]` or `augmenters[]` entry. */
 export interface PluginEntry {
@@ -119,6 +132,8 @@ export interface Config {
   readonly sourceVersion: "1.0.0" | "2.0.0";
   /** Maps key paths to file positions for later error messages. */
   readonly locate: Locate;
+  /** Keys outside the format (plugin options excepted), in file order; reported, not fatal. */
+  readonly unknownKeys: readonly UnknownKey[];
   /** Application listener. */
   readonly server: { readonly host: string; readonly port: number };
   /** Metrics/health listener (same host). */
@@ -142,6 +157,8 @@ export interface Config {
     readonly upstreamFailureStatus: 401 | 503;
     /** How long a successful decision (and its issued JWT) is reused (`auth.decision_cache_ttl_ms`, default 1000, 0 = off). */
     readonly decisionCacheTtlMs: number;
+    /** Longest wait for one plugin's `create()` at startup or reload (`auth.plugin_create_timeout_ms`, default 30000). */
+    readonly pluginCreateTimeoutMs: number;
     /** Brute-force limits (`auth.brute_force`, read by `lib/config/brute_force.ts`). */
     readonly bruteForce: BruteForceConfig;
   };

@@ -30,7 +30,7 @@ export interface YamlConfig {
    * Position of the value at `path`; for a missing key, the position of the
    * nearest enclosing value that exists; `{file}` when nothing matches.
    */
-  readonly position: (path: KeyPath) => SourcePosition;
+  readonly position: (path: KeyPath, key?: boolean) => SourcePosition;
 }
 
 /** Parses config YAML; throws {@link ConfigError} `ERR_CONFIG_SYNTAX`. */

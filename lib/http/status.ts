@@ -1,8 +1,9 @@
 /**
  * `GET /status` on the metrics listener: a JSON snapshot for operators with
- * the version, uptime, readiness, every plugin (name, kind, type, realm, the
- * plugin's own `status()` and its last failure), every plugin cache and,
- * when enabled, the token store's availability (`token_store`).
+ * the version, uptime, the config (file, load time, last reload error),
+ * readiness, every plugin (name, kind, type, realm, the plugin's own
+ * `status()` and its last failure), every plugin cache and, when enabled, the
+ * token store's availability (`token_store`).
  *
  * It never includes plugin options. `status()` output goes through the same
  * redaction as log attributes, and stored failure messages had the credential
@@ -16,6 +17,7 @@ import { redactValue } from "../observability/log_redact.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import type { StoreHealthReport } from "../store/store_health.ts";
 import type { Readiness } from "./readiness.ts";
+import type { ConfigStatus } from "../observability/config_reload.ts";
 
 /** What `/status` knows about one configured plugin. */
 export interface StatusPlugin {
@@ -51,6 +53,8 @@ export interface StatusSources {
   readonly tokenStore?: () => StoreHealthReport;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
+  /** The config file, when it was loaded, and the last reload error. */
+  readonly config?: () => ConfigStatus;
 }
 
 function pluginState(plugin: StatusPlugin): unknown {
@@ -70,6 +74,7 @@ async function buildStatus(sources: StatusSources): Promise<Record<string, unkno
     version: sources.version,
     started_at: new Date(sources.startedAt).toISOString(),
     uptime_seconds: Math.max(0, Math.round((now - sources.startedAt) / 1000)),
+    ...(sources.config === undefined ? {} : { config: sources.config() }),
     ready: readiness.ready,
     shutting_down: readiness.shuttingDown,
     checks: readiness.checks,

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   configureSync,
   getConfig,
@@ -55,7 +56,9 @@ export interface Logger extends PluginLogger {
   /**
    * Emits at most one event per `key` (and category) per 30 s window; the
    * first is emitted with `suppressed_count=0`, the first after the window
-   * carries the count suppressed meanwhile (spec 11 throttling).
+   * carries the count suppressed meanwhile (spec 11 throttling). With a
+   * `reason` (a short fixed phrase), it also carries `suppressed_reasons`:
+   * the suppressed occurrences by reason, e.g. `credential not accepted=12`.
    */
   throttled(
     level: Exclude<Level, "trace">,
@@ -63,9 +66,27 @@ export interface Logger extends PluginLogger {
     event: string,
     message: string,
     attributes?: LogAttributes,
+    reason?: string,
   ): void;
   /** True when `level` would be emitted (to skip building expensive attributes). */
   enabled(level: Level): boolean;
+}
+
+const requestIds = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `fn` with `id` as the request id of every log line emitted within it
+ * (and within everything it awaits), by any logger: the `request_id`
+ * attribute.
+ */
+export function runWithRequestId<T>(id: string, fn: () => T): T {
+  return requestIds.run(id, fn);
+}
+
+/** Adds the current request id, if any, to a line's attributes. */
+function withRequestId(attributes: LogAttributes | undefined): LogAttributes | undefined {
+  const id = requestIds.getStore();
+  return id === undefined ? attributes : { ...attributes, request_id: id };
 }
 
 /** Options for {@link createLogger}, mainly for tests. */
@@ -208,17 +229,23 @@ class HostLogger implements Logger {
     event: string,
     message: string,
     attributes?: LogAttributes,
+    reason?: string,
   ): void {
     if (ORDER[level] < this.#instance.threshold) return;
     const now = this.#instance.now();
-    const suppressed = this.#instance.throttle.admit(
+    const admitted = this.#instance.throttle.admitWithReason(
       `${this.#target}\n${key}`,
       now,
+      reason,
     );
-    if (suppressed === undefined) return;
+    if (admitted === undefined) return;
+    const reasons = Object.entries(admitted.reasons);
     this.#emit(level, event, message, {
       ...attributes,
-      suppressed_count: suppressed,
+      suppressed_count: admitted.suppressed,
+      ...(reason === undefined ? {} : {
+        suppressed_reasons: reasons.map(([why, count]) => `${why}=${count}`).join(","),
+      }),
     }, now);
   }
 
@@ -241,7 +268,7 @@ class HostLogger implements Logger {
       timestamp,
       message: [message],
       rawMessage: message,
-      properties: buildAttributes(event, attributes, this.#target),
+      properties: buildAttributes(event, withRequestId(attributes), this.#target),
     };
     this.#logtape.emit(record);
   }

@@ -12,9 +12,22 @@ export const THROTTLE_WINDOW_MS = 30_000;
 /** Keys beyond which expired windows are pruned (keys come from config, not clients). */
 const PRUNE_AT = 1024;
 
+/** Distinct suppression reasons counted per window; further ones count as `other`. */
+const MAX_REASONS = 16;
+
 interface Window {
   start: number;
   suppressed: number;
+  /** Suppressed occurrences by reason, when callers give one. */
+  reasons?: Map<string, number>;
+}
+
+/** An admitted occurrence: how many were suppressed before it, and why. */
+export interface Admitted {
+  /** Occurrences suppressed since the last admitted one. */
+  readonly suppressed: number;
+  /** Those occurrences by reason (only reasons that were given). */
+  readonly reasons: Readonly<Record<string, number>>;
 }
 
 /** Tracks one window per key. */
@@ -38,20 +51,37 @@ export class LogThrottle {
    * be emitted (0 for the first), or `undefined` when it is suppressed.
    */
   admit(key: string, now: number): number | undefined {
+    return this.admitWithReason(key, now)?.suppressed;
+  }
+
+  /**
+   * Like {@link admit}, and counts a suppressed occurrence under `reason`
+   * (a short fixed phrase); the admitted one reports the counts by reason.
+   */
+  admitWithReason(key: string, now: number, reason?: string): Admitted | undefined {
     const window = this.#windows.get(key);
     if (window && now - window.start < this.#windowMs) {
       window.suppressed++;
+      if (reason !== undefined) {
+        const reasons = window.reasons ??= new Map();
+        const slot = reasons.has(reason) || reasons.size < MAX_REASONS ? reason : "other";
+        reasons.set(slot, (reasons.get(slot) ?? 0) + 1);
+      }
       return undefined;
     }
     if (window) {
-      const suppressed = window.suppressed;
+      const admitted = {
+        suppressed: window.suppressed,
+        reasons: Object.fromEntries(window.reasons ?? []),
+      };
       window.start = now;
       window.suppressed = 0;
-      return suppressed;
+      window.reasons = undefined;
+      return admitted;
     }
     if (this.#windows.size >= PRUNE_AT) this.#prune(now);
     this.#windows.set(key, { start: now, suppressed: 0 });
-    return 0;
+    return { suppressed: 0, reasons: {} };
   }
 
   /** Drops windows that have expired; their suppressed counts are lost. */

@@ -93,6 +93,7 @@ export class GatewayMetrics {
   /** Route → method → status → series: nested so that a request builds no key string. */
   readonly #http = new Map<string, Map<string, Map<number, HttpSeries>>>();
   readonly #inFlight = new Map<string, GaugeSeries>();
+  #group: (() => void)[] | undefined;
 
   /** Registers the families and pre-initialises the series of spec 9.2. */
   constructor(options: MetricsOptions) {
@@ -100,12 +101,17 @@ export class GatewayMetrics {
     registerProcessMetrics(this.#registry);
 
     for (const result of FAILURES) this.#authSeries(result, "unknown");
+    this.declare(options.providers, options.augmenters);
+  }
+
+  /** Creates the zero-valued series of these plugins (at startup, and for a reloaded config). */
+  declare(providers: readonly ProviderLabels[], augmenters: readonly AugmenterLabels[]): void {
     const realms = new Set(["unknown"]);
-    for (const p of options.providers) realms.add(p.realm);
-    for (const a of options.augmenters) realms.add(a.realm);
+    for (const p of providers) realms.add(p.realm);
+    for (const a of augmenters) realms.add(a.realm);
     for (const realm of realms) this.#authSeries("success", realm);
-    for (const p of options.providers) this.#providerSeries(p);
-    for (const a of options.augmenters) this.#augmenterSeries(a, a.realm);
+    for (const p of providers) this.#providerSeries(p);
+    for (const a of augmenters) this.#augmenterSeries(a, a.realm);
   }
 
   /**
@@ -198,9 +204,27 @@ export class GatewayMetrics {
     return this.#registry.histogram(name, help, labelNames, buckets);
   }
 
-  /** Runs `fn` just before each render (to refresh gauges such as cache sizes). */
-  onCollect(fn: () => void): void {
-    this.#registry.onCollect(fn);
+  /** Runs `fn` just before each render (to refresh gauges such as cache sizes); returns its removal. */
+  onCollect(fn: () => void): () => void {
+    const remove = this.#registry.onCollect(fn);
+    this.#group?.push(remove);
+    return remove;
+  }
+
+  /**
+   * Runs `build` (synchronously) and returns its result with a function that
+   * removes every collect hook registered meanwhile: a config reload drops
+   * the hooks of the caches it replaces this way.
+   */
+  collecting<T>(build: () => T): [T, () => void] {
+    const outer = this.#group;
+    const group: (() => void)[] = [];
+    this.#group = group;
+    try {
+      return [build(), () => group.forEach((remove) => remove())];
+    } finally {
+      this.#group = outer;
+    }
   }
 
   /** The exposition in Prometheus text format 0.0.4. */

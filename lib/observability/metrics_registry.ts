@@ -54,9 +54,13 @@ export class Registry {
     return existing ?? this.register(family);
   }
 
-  /** Runs `fn` at the start of every {@link render}, to refresh gauges. */
-  onCollect(fn: () => void): void {
+  /** Runs `fn` at the start of every {@link render}, to refresh gauges; returns its removal. */
+  onCollect(fn: () => void): () => void {
     this.#collectors.push(fn);
+    return () => {
+      const index = this.#collectors.indexOf(fn);
+      if (index >= 0) this.#collectors.splice(index, 1);
+    };
   }
 
   /**

@@ -9,7 +9,9 @@
  * @module
  */
 
-import type { Config, PluginEntry } from "../config/types.ts";
+import type { Config, PluginEntry, UnknownKey } from "../config/types.ts";
+import { HOST_KEYS } from "../config/plugins.ts";
+import { unknownKeysOf } from "../config/unknown_keys.ts";
 import { ConfigError, errorMessage, type GatewayErrorCode } from "../util/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import {
@@ -49,6 +51,8 @@ export interface CheckedPlugin<M> {
   readonly options: unknown;
   /** `type`, or the `module` specifier. */
   readonly typeLabel: string;
+  /** Option keys the module does not declare (none when it declares no `optionKeys`). */
+  readonly unknownKeys: readonly UnknownKey[];
 }
 
 /** Where an entry's module lives: the built-in file for `type:`, else `module:` against the config. */
@@ -141,8 +145,35 @@ export async function checkPlugin(
     module: checked,
     options,
     typeLabel: entry.type ?? entry.module ?? "",
+    unknownKeys: unknownOptionKeys(entry, checked.optionKeys, config),
   };
 }
+
+/**
+ * The option keys of `entry` that its plugin does not declare. A plugin that
+ * declares none gets every key, except those that look like a misspelled host
+ * key (`relam`, `on_eror`): those are reported all the same.
+ */
+function unknownOptionKeys(
+  entry: PluginEntry,
+  optionKeys: readonly string[] | undefined,
+  config: Config,
+): UnknownKey[] {
+  const hostKeys: readonly string[] = HOST_KEYS[entry.kind];
+  const found = unknownKeysOf(
+    entry.options,
+    entry.path,
+    [...optionKeys ?? [], ...hostKeys],
+    config.locate,
+  );
+  return optionKeys !== undefined
+    ? found
+    : found.filter((key) =>
+      key.suggestion !== undefined && hostKeys.includes(String(key.suggestion.at(-1)))
+    );
+}
+
+const TIMED_OUT = Symbol("timed out");
 
 /** What the host offers every plugin besides its options. */
 export type PluginServices = Pick<PluginContext, "http" | "createCache" | "credentialKey">;
@@ -165,9 +196,29 @@ export async function createPlugin(
     credentialKey: services.credentialKey,
   };
   let instance: unknown;
+  const timeoutMs = config.auth.pluginCreateTimeoutMs;
+  const creating = Promise.resolve().then(() =>
+    plugin.module.create(plugin.options as never, context)
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
   try {
-    instance = await plugin.module.create(plugin.options as never, context);
+    instance = await Promise.race([creating, timedOut]);
+    if (instance === TIMED_OUT) {
+      // Should it finish later, the instance is disposed rather than leaked.
+      creating.then((late) => late[Symbol.asyncDispose]?.(), () => {}).catch(() => {});
+      throw entryError(
+        config,
+        plugin.entry,
+        "ERR_PLUGIN_CREATE",
+        [],
+        `create() did not finish within ${timeoutMs} ms (auth.plugin_create_timeout_ms)`,
+      );
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw optionsError(config, plugin.entry, error) ?? entryError(
       config,
       plugin.entry,
@@ -176,6 +227,8 @@ export async function createPlugin(
       `create() failed: ${errorMessage(error)}`,
       error,
     );
+  } finally {
+    clearTimeout(timer);
   }
   const problem = instanceProblem(plugin.entry.kind, instance);
   if (problem !== undefined) {

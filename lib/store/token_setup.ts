@@ -93,6 +93,7 @@ export function tokenProviderSlot(tokens: TokenService, log: Logger): ProviderSl
   return {
     name: TOKEN_PROVIDER_NAME,
     scheme: "Bearer",
+    type: TOKEN_PROVIDER_NAME,
     realm: "unknown",
     filterRealm: undefined,
     anyRealm: true,

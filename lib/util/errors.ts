@@ -89,3 +89,41 @@ export class ConfigError extends GatewayError {
     this.keyPath = keyPath;
   }
 }
+
+/**
+ * Several configuration problems at once (every section and plugin entry is
+ * checked): `errors` in file order; the message has one line per problem.
+ * Code, position and key path are the first problem's.
+ */
+export class ConfigErrors extends ConfigError {
+  /** Every problem, in file order. */
+  readonly errors: readonly ConfigError[];
+  /** Creates the error from at least one problem. */
+  constructor(errors: readonly ConfigError[]) {
+    const first = errors[0]!;
+    super(first.code, first.position, first.keyPath, "", { cause: first });
+    this.errors = errors;
+    this.message = errors.map((e) => e.message).join("\n");
+  }
+}
+
+/** The single problems inside `error` (itself unless it is a {@link ConfigErrors}). */
+export function configProblems(error: ConfigError): readonly ConfigError[] {
+  return error instanceof ConfigErrors ? error.errors : [error];
+}
+
+/** File positions by line and column; environment variables after the file, by name. */
+export function byPosition(a: SourcePosition, b: SourcePosition): number {
+  if ((a.env === undefined) !== (b.env === undefined)) return a.env === undefined ? -1 : 1;
+  if (a.env !== undefined) return a.env < b.env! ? -1 : a.env > b.env! ? 1 : 0;
+  return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
+}
+
+/**
+ * One error for `problems` (flattening nested lists, sorted in file order):
+ * the problem itself when there is one, else a {@link ConfigErrors}.
+ */
+export function combineConfigErrors(problems: readonly ConfigError[]): ConfigError {
+  const all = problems.flatMap(configProblems).sort((a, b) => byPosition(a.position, b.position));
+  return all.length === 1 ? all[0]! : new ConfigErrors(all);
+}

@@ -27,6 +27,7 @@
  */
 
 import { createCredentialKeyer } from "./_host/credential_key.ts";
+import { closestName } from "./_host/closest_name.ts";
 
 /** The credential scheme a provider handles (the first word of `Authorization`). */
 export type Scheme = "Basic" | "Bearer";
@@ -98,6 +99,14 @@ export interface CallContext {
   readonly log: PluginLogger;
   /** The `X-Auth-Realm` the client asked for, if any (already matched for realm-bound providers). */
   readonly realmHint?: string;
+  /**
+   * Present only while a decision is being explained (`GET /explain`, or the
+   * `debug` log level): a provider that refuses the credential may say why
+   * with a short fixed phrase such as `unknown user` or `expired` (lower-case
+   * words, at most 64 characters; anything else is ignored). Never pass the
+   * credential, a username or an upstream's message.
+   */
+  readonly explain?: (reason: string) => void;
 }
 
 /** One-time context the host passes to `create`. */
@@ -241,6 +250,12 @@ export interface ProviderModule<O = PluginOptions> {
   /** The scheme this provider handles. */
   readonly scheme: Scheme;
   /**
+   * Optional: every option key the plugin reads. When given, the host reports
+   * each other key of the entry as unknown (`config.unknown_key`, with a
+   * "did you mean" suggestion) instead of passing it by silently.
+   */
+  readonly optionKeys?: readonly string[];
+  /**
    * Optional, pure, no I/O: checks and normalises the options. Throw
    * {@link OptionsError} naming the offending key. Used by `check-config` too.
    */
@@ -256,6 +271,12 @@ export interface AugmenterModule<O = PluginOptions> {
    * their roles (as `plain_advanced` does). Default: parallel.
    */
   readonly serial?: boolean;
+  /**
+   * Optional: every option key the plugin reads. When given, the host reports
+   * each other key of the entry as unknown (`config.unknown_key`, with a
+   * "did you mean" suggestion) instead of passing it by silently.
+   */
+  readonly optionKeys?: readonly string[];
   /** Optional, pure, no I/O: checks and normalises the options. */
   parseOptions?(options: PluginOptions): O;
   /** Builds the live augmenter once, at startup. */
@@ -323,6 +344,22 @@ export class OptionsError extends Error {
     this.name = "OptionsError";
     this.path = path;
   }
+}
+
+/**
+ * The {@link OptionsError} for a required option that is missing, worded as
+ * the host words its own: `is required`, plus `(found "ur": did you mean
+ * uri?)` when a given key in the same mapping is close to it.
+ */
+export function missingOption(
+  given: PluginOptions,
+  path: readonly (string | number)[],
+  what?: string,
+): OptionsError {
+  const key = String(path[path.length - 1]);
+  const near = closestName(key, Object.keys(given));
+  const found = near === undefined ? "" : ` (found ${JSON.stringify(near)}: did you mean ${key}?)`;
+  return new OptionsError(path, `is required${what === undefined ? "" : `: ${what}`}${found}`);
 }
 
 const encoder = new TextEncoder();

@@ -47,9 +47,14 @@ export interface AccessTokenValidator {
    * The user for a valid token; `undefined` for an invalid one. Throws
    * {@link CredentialRejectedError} for an invalid token it recognises as its
    * own, and {@link UpstreamUnavailableError} only when the JWKS cannot be
-   * obtained for a token it could not judge without it.
+   * obtained for a token it could not judge without it. `explain` (the
+   * provider's `ctx.explain`) is told why a token is refused.
    */
-  validate(token: string, signal: AbortSignal): Promise<User | undefined>;
+  validate(
+    token: string,
+    signal: AbortSignal,
+    explain?: (reason: string) => void,
+  ): Promise<User | undefined>;
   /** JWKS health for `Provider.status()`. */
   status(): Record<string, unknown>;
   /** Waits for any JWKS fetch in flight (call at shutdown). */
@@ -131,13 +136,15 @@ export function createAccessTokenValidator(
     maxEntries: options.tokenCacheMaxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES,
   });
 
-  function reject(reason: string): null {
+  function reject(reason: string, explain?: (reason: string) => void): null {
     context.log.debug("providers.jwt.token.invalid", "access token rejected", { reason });
+    explain?.(reason.toLowerCase());
     return null;
   }
 
   /** Rejects a token this provider recognises as its own: 401 whatever the others say. */
-  function rejectOwn(reason: string): never {
+  function rejectOwn(reason: string, explain?: (reason: string) => void): never {
+    explain?.(reason.toLowerCase());
     context.log.debug("providers.jwt.token.invalid", "access token rejected", {
       reason,
       own_token: true,
@@ -162,30 +169,42 @@ export function createAccessTokenValidator(
     return userFromClaims(claims, providerName) ?? "malformed roles claims";
   }
 
-  async function check(token: string, kid: string): Promise<User | null> {
+  async function check(
+    token: string,
+    kid: string,
+    explain?: (reason: string) => void,
+  ): Promise<User | null> {
     let keys: KeySnapshot;
     try {
       keys = await jwks.keysFor(kid, NO_SIGNAL);
     } catch (error) {
       // Without keys, what needs none is still a definitive "no", not an outage.
       const local = judgeClaims(unverifiedClaims(token));
-      if (typeof local === "string") return reject(`without the JWKS: ${local}`);
+      if (typeof local === "string") return reject(`without the JWKS: ${local}`, explain);
       throw error;
     }
     if (!keys.kids.has(kid)) {
       const iss = unverifiedClaims(token)?.iss;
       const ours = typeof iss === "string" && policy.issuers?.includes(iss) === true;
-      return ours ? rejectOwn("unknown kid for this issuer") : reject("unknown kid");
+      return ours
+        ? rejectOwn("unknown kid for this issuer", explain)
+        : reject("unknown kid", explain);
     }
     // From here the kid is one of this provider's keys: every rejection is its own.
     let payload: Uint8Array;
     try {
       ({ payload } = await compactVerify(token, (header) => keys.resolve(header), { algorithms }));
     } catch (error) {
-      return rejectOwn((error as { code?: string }).code ?? "verification failed");
+      const code = (error as { code?: string }).code;
+      explain?.(
+        code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+          ? "signature mismatch"
+          : "signature not verifiable",
+      );
+      return rejectOwn(code ?? "verification failed");
     }
     const user = judgeClaims(parseClaims(payload));
-    return typeof user === "string" ? rejectOwn(user) : user;
+    return typeof user === "string" ? rejectOwn(user, explain) : user;
   }
 
   /** Until min(exp, now + TTL); nothing for rejections or tokens already past `exp`. */
@@ -196,15 +215,25 @@ export function createAccessTokenValidator(
   }
 
   return {
-    async validate(token, signal) {
+    async validate(token, signal, explain) {
+      const refuse = (reason: string) => (explain?.(reason), undefined);
       const header = headerOf(token);
-      if (header === undefined) return undefined;
+      if (header === undefined) return refuse("not a well-formed jwt");
       const { alg, kid } = header;
-      if (typeof alg !== "string" || !algorithms.includes(alg)) return undefined;
-      if (typeof kid !== "string" || kid === "" || header.crit !== undefined) return undefined;
-      if (header.typ !== undefined && !ACCESS_TOKEN_TYP.test(String(header.typ))) return undefined;
+      if (typeof alg !== "string" || !algorithms.includes(alg)) {
+        return refuse("algorithm not allowed");
+      }
+      if (typeof kid !== "string" || kid === "" || header.crit !== undefined) {
+        return refuse("no kid or a crit header");
+      }
+      if (header.typ !== undefined && !ACCESS_TOKEN_TYP.test(String(header.typ))) {
+        return refuse("not an access token (typ)");
+      }
       const key = context.credentialKey(token);
-      const user = await abortable(cache.getOrLoad(key, () => check(token, kid), ttlFor), signal);
+      const user = await abortable(
+        cache.getOrLoad(key, () => check(token, kid, explain), ttlFor),
+        signal,
+      );
       return user ?? undefined;
     },
     status: () => ({ jwks: jwks.status() }),

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { OptionsError, type PluginOptions } from "../../lib/plugin.ts";
+import { missingOption, OptionsError, type PluginOptions } from "../../lib/plugin.ts";
 import { DEFAULT_JWKS_SETTINGS, type JwksSettings } from "./jwks.ts";
-import { checkTransport } from "./transport.ts";
+import { ALLOW_INSECURE_TRANSPORT, checkTransport } from "./transport.ts";
 
 /** Settings of access-token validation. */
 export interface AccessTokenOptions {
@@ -61,6 +61,25 @@ export const SUPPORTED_ALGORITHMS: readonly string[] = [
 ];
 
 /** Default leeway for `exp`, in seconds (the original's). */
+/** Every option key {@link parseAccessTokenOptions} reads (for a plugin's `optionKeys`). */
+export const ACCESS_TOKEN_OPTION_KEYS: readonly string[] = [
+  "cert_uri",
+  "algorithms",
+  "issuer",
+  "audience",
+  "clock_skew_s",
+  "max_token_lifetime_s",
+  "check_nbf",
+  "require_scope",
+  "jwks_cache_ttl_s",
+  "jwks_refetch_interval_s",
+  "jwks_max_stale_s",
+  "jwks_timeout_s",
+  "token_cache_ttl_s",
+  "token_cache_max_entries",
+  ALLOW_INSECURE_TRANSPORT,
+];
+
 export const DEFAULT_CLOCK_SKEW_S = 60;
 /** Default lifetime of a verified-token cache entry, in seconds. */
 export const DEFAULT_TOKEN_CACHE_TTL_S = 60;
@@ -100,8 +119,11 @@ function oneOrMore(options: PluginOptions, key: string, at: Path): string | stri
 
 function certUri(options: PluginOptions, at: Path): string {
   const value = options.cert_uri;
+  if (value === undefined || value === null) {
+    throw missingOption(options, [...at, "cert_uri"], "the JWKS URL (http or https)");
+  }
   if (typeof value !== "string" || value === "") {
-    throw new OptionsError([...at, "cert_uri"], "required: the JWKS URL (http or https)");
+    throw new OptionsError([...at, "cert_uri"], "expected the JWKS URL (http or https)");
   }
   let url: URL;
   try {

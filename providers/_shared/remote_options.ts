@@ -7,12 +7,13 @@
  * @module
  */
 
-import { OptionsError, type PluginOptions } from "../../lib/plugin.ts";
+import { missingOption, OptionsError, type PluginOptions } from "../../lib/plugin.ts";
 import { checkTransport } from "./transport.ts";
 
 /** A non-empty string option; throws naming `key` otherwise. */
 export function requireString(options: PluginOptions, key: string): string {
   const value = options[key];
+  if (value === undefined || value === null) throw missingOption(options, [key]);
   if (typeof value !== "string" || value === "") {
     throw new OptionsError([key], "expected a non-empty string");
   }
@@ -65,6 +66,9 @@ export interface CacheLifetimes {
   /** Bound on the number of entries. */
   readonly maxEntries: number;
 }
+
+/** The option keys {@link cacheLifetimes} reads besides its TTL key. */
+export const CACHE_OPTION_KEYS: readonly string[] = ["negative_cache_ttl_s", "cache_max_entries"];
 
 /** Default lifetime of a negative verdict. */
 export const DEFAULT_NEGATIVE_TTL_S = 10;

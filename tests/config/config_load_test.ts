@@ -29,6 +29,7 @@ Deno.test("loadConfig() minimal v2 gets the defaults (checklist 6, 18)", async (
     augmenterTimeoutInMs: 5000,
     upstreamFailureStatus: 503,
     decisionCacheTtlMs: 1000,
+    pluginCreateTimeoutMs: 30_000,
     bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.deepEqual(config.augmenters, []);
@@ -71,6 +72,7 @@ Deno.test("loadConfig() reads every key of a full v2 file (unknown keys ignored,
     augmenterTimeoutInMs: 800,
     upstreamFailureStatus: 401,
     decisionCacheTtlMs: 1000,
+    pluginCreateTimeoutMs: 30_000,
     bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.deepEqual(config.jwt, {

@@ -148,6 +148,7 @@ Deno.test("parseConfig() auth timeouts and upstream failure status", () => {
     augmenterTimeoutInMs: 250,
     upstreamFailureStatus: 503,
     decisionCacheTtlMs: 1000,
+    pluginCreateTimeoutMs: 30_000,
     bruteForce: BRUTE_FORCE_DEFAULTS,
   });
   assert.equal(parse(MINIMAL + "auth:\n").auth.timeoutInMs, 5000);

@@ -91,3 +91,38 @@ Deno.test("plugin loader: create() failures and bad instances refuse startup", a
     assert.match(error.message, pattern);
   }
 });
+
+Deno.test("plugin loader: a create() that never resolves stops startup after auth.plugin_create_timeout_ms, naming the entry", async () => {
+  const began = performance.now();
+  const error = await startGateway(
+    testConfig(`auth: { plugin_create_timeout_ms: 200 }
+providers:
+  - { type: plain, name: fine, realm: r, users: [] }
+  - { module: ${FIXTURES}create_hangs.ts, name: stuck, realm: r }
+`),
+  ).then(() => undefined, (e) => e);
+  const elapsed = performance.now() - began;
+  assert.ok(error instanceof ConfigError, String(error));
+  assert.equal(error.code, "ERR_PLUGIN_CREATE");
+  assert.match(
+    error.message,
+    /config\.yaml:\d+:\d+ providers\[1\]: provider "stuck": create\(\) did not finish within 200 ms \(auth\.plugin_create_timeout_ms\)$/,
+  );
+  assert.ok(elapsed >= 200 && elapsed < 5000, `${elapsed} ms`);
+});
+
+Deno.test("startup logs startup.plugin.creating (debug) and startup.plugin.created (info, with duration)", async () => {
+  await using gw = await startGateway(testConfig(`providers:
+  - { type: plain, name: local, realm: r, users: [] }
+`));
+  const events = gw.logs.map((l) => JSON.parse(l)).filter((e) =>
+    String(e.attributes["event.name"]).startsWith("startup.plugin.")
+  );
+  assert.deepEqual(
+    events.map((e) => [e.attributes["event.name"], e.severityText, e.attributes.name]),
+    [["startup.plugin.creating", "DEBUG", "local"], ["startup.plugin.created", "INFO", "local"]],
+  );
+  assert.equal(typeof events[1].attributes.duration_ms, "number");
+  assert.equal(events[1].attributes.kind, "provider");
+  assert.equal(events[1].attributes.type, "plain");
+});

@@ -23,6 +23,8 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
 export interface RunningMain {
   /** Everything read from stdout so far (after {@link stop}: everything). */
   readonly output: string;
+  /** Sends `signal` (e.g. `SIGHUP`) to the process. */
+  signal(signal: Deno.Signal): void;
   /** Sends SIGTERM, drains stdout and stderr, and returns the exit code. */
   stop(): Promise<number>;
 }
@@ -44,6 +46,9 @@ export async function startMain(
   return {
     get output() {
       return output;
+    },
+    signal(signal) {
+      child.kill(signal);
     },
     async stop() {
       child.kill("SIGTERM");

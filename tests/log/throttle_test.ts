@@ -32,3 +32,20 @@ Deno.test("LogThrottle stays bounded: expired windows are pruned, live ones kept
   assert.equal(t.admit("live", 1_700), undefined);
   assert.equal(t.admit("new-1", 1_700), undefined);
 });
+
+Deno.test("LogThrottle.admitWithReason() counts the suppressed occurrences by reason, bounded", () => {
+  const t = new LogThrottle(10);
+  assert.deepEqual(t.admitWithReason("k", 0, "wrong"), { suppressed: 0, reasons: {} });
+  t.admitWithReason("k", 1, "credential not accepted");
+  t.admitWithReason("k", 2, "credential not accepted");
+  t.admitWithReason("k", 3, "no answer within 100 ms");
+  assert.deepEqual(t.admitWithReason("k", 10, "x"), {
+    suppressed: 3,
+    reasons: { "credential not accepted": 2, "no answer within 100 ms": 1 },
+  });
+  for (let i = 0; i < 40; i++) t.admitWithReason("k", 11, `reason ${i}`);
+  const next = t.admitWithReason("k", 20)!;
+  assert.equal(next.suppressed, 40);
+  assert.equal(Object.keys(next.reasons).length, 17, "16 reasons, then `other`");
+  assert.equal(next.reasons.other, 24);
+});

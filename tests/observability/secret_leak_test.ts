@@ -2,7 +2,7 @@
 // distinctive secrets through every built-in provider (and through a remote,
 // upstream-calling fixture for the host's upstream paths), on success and
 // failure paths, then asserts that no secret appears in any log line, in
-// /status or in /metrics (spec 11 "never logged", security.md H04, M03).
+// /status, /metrics or /explain (spec 11 "never logged", security.md H04, M03).
 //
 // Adding a provider = adding one entry to CASES (the cases live in the
 // leak_cases_*.ts modules next to this file). The coverage test at the end
@@ -151,8 +151,16 @@ async function drive(leakCase: LeakCase, format: "json" | "console"): Promise<vo
     }
   }
   await scenario.drive?.(gw, secrets);
+  // /explain on every step's headers: its report must not carry a credential either.
+  const explained: string[] = [];
+  for (const step of scenario.steps) {
+    const headers: Record<string, string> = { authorization: step.authorization };
+    if (step.realm !== undefined) headers["x-auth-realm"] = step.realm;
+    explained.push((await gw.request(`${gw.metricsUrl}/explain`, { headers })).body);
+  }
   assert.ok(gw.logs.some((l) => l.includes("auth.provider")), "debug events were captured");
   const surfaces = {
+    explain: explained.join("\n"),
     logs: gw.logs.join("\n"),
     status: (await gw.request(`${gw.metricsUrl}/status`)).body,
     metrics: (await gw.request(`${gw.metricsUrl}/metrics`)).body,

@@ -49,6 +49,12 @@ function commonShape(m: Record<string, unknown>): string | undefined {
   if (typeof m.create !== "function") {
     return "the default export must have a create() function";
   }
+  if (
+    m.optionKeys !== undefined &&
+    !(Array.isArray(m.optionKeys) && m.optionKeys.every((k) => typeof k === "string"))
+  ) {
+    return "the default export's optionKeys must be a list of strings";
+  }
   if (m.parseOptions !== undefined && typeof m.parseOptions !== "function") {
     return "the default export's parseOptions must be a function";
   }
