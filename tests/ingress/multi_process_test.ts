@@ -32,7 +32,7 @@ systemTest(
       for (const [i, port] of ports.entries()) {
         // Without the unreachable partner IdP: an unknown Bearer token is then a 401, not a 503.
         const yaml = (await ingressConfigFile(port))
-          .replace(/  - module: \S+test_bearer\.ts\n(    .*\n)+/, "")
+          .replace(/ {2}- module: \S+test_bearer\.ts\n( {4}.*\n)+/, "")
           .replace(
             "store: { enabled: false }",
             `store: { enabled: true, type: postgres, uri: "${pg.uri}" }`,

@@ -26,7 +26,7 @@ Deno.test("JWKS outage: recovery within ~2 s of the IdP's return, at most ~1 fet
   // 4 clients, each sending a request every 20 ms: ~200 requests a second wait for keys.
   const started = performance.now();
   let recoveredAt: number | undefined;
-  let back: number | undefined;
+  let back: number | undefined = undefined;
   const counts = { 200: 0, 503: 0, other: 0 };
   const client = async () => {
     while (recoveredAt === undefined || performance.now() - recoveredAt < 200) {

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import {
   type CallContext,
   CredentialRejectedError,
-  type LogAttributes,
   OptionsError,
   type PluginContext,
   type PluginLogger,
