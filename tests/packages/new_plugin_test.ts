@@ -20,7 +20,9 @@ async function deno(args: string[], cwd: string): Promise<string> {
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    // `deno task` keeps an INIT_CWD it inherits (from an outer `deno task test`): set it as
+    // `deno task new-plugin` typed in `cwd` would.
+    env: { NO_COLOR: "1", INIT_CWD: cwd },
   }).output();
   const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
   assert.ok(out.success, `deno ${args.join(" ")}:\n${text}`);
@@ -95,6 +97,7 @@ Deno.test("new-plugin: refuses a bad kind or name and never overwrites a file", 
       new Deno.Command(Deno.execPath(), {
         args: ["task", "--config", `${ROOT}deno.json`, "new-plugin", ...args],
         cwd: dir,
+        env: { INIT_CWD: dir },
         stdout: "piped",
         stderr: "piped",
       }).output();
