@@ -37,8 +37,8 @@ import { GatewayMetrics, METRICS_CONTENT_TYPE } from "./observability/metrics.ts
 import { type AugmenterSlot, AuthPipeline, type ProviderSlot } from "./auth/pipeline.ts";
 import type { Augmenter, AugmenterModule, Provider, ProviderModule } from "./plugin.ts";
 import { type CheckedPlugin, checkPlugin, createPlugin } from "./plugins/loader.ts";
-import { createPluginServices } from "./plugins/services.ts";
-import { limitUpstream, type UpstreamHttp } from "./plugins/upstream.ts";
+import { createPluginServices } from "../packages/plugin/_host/services.ts";
+import { limitUpstream, type UpstreamHttp } from "../packages/plugin/_host/upstream.ts";
 import { createRouter, type Route, type ServeHandler } from "./http/router.ts";
 import { registerCollectedMetrics } from "./observability/metrics_collected.ts";
 import { PluginHealth } from "./plugins/health.ts";

@@ -13,7 +13,7 @@ import type { Augmenter, ResolvedUser, UserPatch } from "../plugin.ts";
 import { runBounded } from "../util/bounded_call.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
-import { applyPatch } from "./user.ts";
+import { applyPatch } from "../../packages/plugin/_host/user.ts";
 import type { AugmenterRecord } from "./explanation.ts";
 
 /** A live augmenter with its entry's settings. */

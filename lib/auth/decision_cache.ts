@@ -5,7 +5,7 @@
  * the gateway's main cost, so this is what brings it near the runtime's limit.
  *
  * - Keys are an HMAC of the two headers under a per-process random secret
- *   (lib/util/credential_key.ts), never the raw credential.
+ *   (packages/plugin/_host/credential_key.ts), never the raw credential.
  * - Only clean successes are stored: never failures, upstream outages, or a
  *   success where an `on_error: skip` augmenter failed (`degraded`).
  * - Bounded: beyond `maxEntries` the oldest decisions go first. Every entry
@@ -23,7 +23,7 @@
  * @module
  */
 
-import { createCredentialKeyer } from "../util/credential_key.ts";
+import { createCredentialKeyer } from "../../packages/plugin/_host/credential_key.ts";
 import { expiryMs, registerDecisionMetrics } from "./decision_support.ts";
 import type { TokenIssuer } from "../jwt/issuer.ts";
 import type { Logger } from "../observability/log.ts";

@@ -21,7 +21,7 @@ import {
 import { runBounded } from "../util/bounded_call.ts";
 import { type PluginHealth, scrubCredential } from "../plugins/health.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
-import { resolveUser } from "./user.ts";
+import { resolveUser } from "../../packages/plugin/_host/user.ts";
 import {
   type ProviderRecord,
   type ProviderResult,

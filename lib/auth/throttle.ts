@@ -11,11 +11,11 @@
 
 import { type Cidr, cidrContains, formatIp, parseCidr, parseIp } from "../util/cidr.ts";
 import type { BruteForceConfig } from "../config/types.ts";
-import { createCredentialKeyer } from "../util/credential_key.ts";
+import { createCredentialKeyer } from "../../packages/plugin/_host/credential_key.ts";
 import { parseAuthorization } from "./credentials.ts";
 import type { CounterSeries } from "../observability/metrics_families.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
-import { LruMap } from "../util/lru_map.ts";
+import { LruMap } from "../../packages/plugin/_host/lru_map.ts";
 import { decodeBasicCredential } from "../plugin.ts";
 
 /** Keys per table (pairs, addresses, usernames). */

@@ -14,7 +14,7 @@ import type { AuthOutcome } from "../auth/pipeline.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import type { Route, RouteContext, RouteHandler } from "./router.ts";
 import { resolveClientAddress } from "../auth/throttle.ts";
-import { userToJson } from "../auth/user.ts";
+import { userToJson } from "../../packages/plugin/_host/user.ts";
 
 const encoder = new TextEncoder();
 const UNAUTHORIZED_BODY = encoder.encode(`{"error": "Unauthorized access"}`);

@@ -13,7 +13,7 @@ import type { Config } from "../config/types.ts";
 import { readAsciiHeader } from "../auth/credentials.ts";
 import { type Explanation, newExplanation } from "../auth/explanation.ts";
 import type { AuthPipeline } from "../auth/pipeline.ts";
-import { userToJson } from "../auth/user.ts";
+import { userToJson } from "../../packages/plugin/_host/user.ts";
 import { claimsFor } from "../jwt/issuer.ts";
 import { clientAddress } from "./app_routes.ts";
 import type { Route, RouteContext } from "./router.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { BoundedCache } from "../util/cache.ts";
+import type { BoundedCache } from "../../packages/plugin/_host/cache.ts";
 import { redactValue } from "../observability/log_redact.ts";
 import type { PluginHealth } from "../plugins/health.ts";
 import type { StoreHealthReport } from "../store/store_health.ts";

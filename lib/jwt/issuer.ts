@@ -14,7 +14,7 @@
 import { SignJWT } from "jose";
 import type { Config, JwtAlgorithm } from "../config/types.ts";
 import type { SigningKey } from "./keys.ts";
-import { base64url } from "../util/hmac_sha256.ts";
+import { base64url } from "../../packages/plugin/_host/hmac_sha256.ts";
 import type { Logger } from "../observability/log.ts";
 import type { ResolvedUser } from "../plugin.ts";
 

@@ -13,7 +13,7 @@ import { calculateJwkThumbprint, importJWK, type JWK } from "jose";
 import { fail } from "../config/read.ts";
 import type { Config, JwtAlgorithm, JwtKeyConfig } from "../config/types.ts";
 import { formatKeyPath } from "../util/errors.ts";
-import { createHmacSha256 } from "../util/hmac_sha256.ts";
+import { createHmacSha256 } from "../../packages/plugin/_host/hmac_sha256.ts";
 
 /** The key that signs every issued token. */
 export interface SigningKey {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BoundedCache } from "../util/cache.ts";
+import type { BoundedCache } from "../../packages/plugin/_host/cache.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
 /** A provider whose `status()` may report JWKS details. */

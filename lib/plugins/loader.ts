@@ -3,8 +3,9 @@
  * built-in module or `module:` against the config file, `import()` it, check
  * its default export at run time, check its options, then `create()` it.
  *
- * Folder `lib/plugins/`: plugin loading, the services the host hands plugins (caches,
- * upstream HTTP) and plugin health. Imports `lib/util/`, `lib/config/`, `lib/observability/`.
+ * Folder `lib/plugins/`: plugin loading, type-checking `module:` plugins and plugin health;
+ * the services the host hands plugins (caches, upstream HTTP) are the plugin package's
+ * (`packages/plugin/_host/`). Imports `lib/util/`, `lib/config/`, `lib/observability/`.
  *
  * @module
  */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { base64url } from "../util/hmac_sha256.ts";
+import { base64url } from "../../packages/plugin/_host/hmac_sha256.ts";
 
 /** The prefix of every token this gateway issues. */
 export const TOKEN_PREFIX = "aot_";

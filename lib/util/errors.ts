@@ -3,8 +3,9 @@
  * operators see them in logs and on stderr.
  *
  * Folder `lib/util/`: small general pieces with no knowledge of the gateway (typed
- * errors, LRU map, bounded cache, CIDR, HMAC-SHA256, credential keys, bounded calls). Imports
- * nothing else from `lib/`.
+ * errors, CIDR, bounded calls, config generations). Imports nothing else from `lib/`. The LRU
+ * map, bounded cache, HMAC-SHA256 and credential keys live in `packages/plugin/_host/`, shared
+ * with the plugin package.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BoundedCache } from "../../lib/util/cache.ts";
+import { BoundedCache } from "../../packages/plugin/_host/cache.ts";
 
 Deno.test("BoundedCache evicts the least recently used entry beyond maxEntries", () => {
   const cache = new BoundedCache<string, number>({ maxEntries: 2, ttlMs: 1000 });

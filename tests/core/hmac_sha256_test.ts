@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
-import { createCredentialKeyer } from "../../lib/util/credential_key.ts";
-import { base64url, createHmacSha256, sha256 } from "../../lib/util/hmac_sha256.ts";
+import { createCredentialKeyer } from "../../packages/plugin/_host/credential_key.ts";
+import { base64url, createHmacSha256, sha256 } from "../../packages/plugin/_host/hmac_sha256.ts";
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LruMap } from "../../lib/util/lru_map.ts";
+import { LruMap } from "../../packages/plugin/_host/lru_map.ts";
 
 function keysOf(map: LruMap<string, number>, candidates: string[]): string[] {
   // The order is observable through eviction: evict one at a time.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { createUpstreamHttp } from "../../lib/plugins/upstream.ts";
+import { createUpstreamHttp } from "../../packages/plugin/_host/upstream.ts";
 
 const http = createUpstreamHttp();
 

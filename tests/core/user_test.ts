@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyPatch, resolveUser, userToJson } from "../../lib/auth/user.ts";
+import { applyPatch, resolveUser, userToJson } from "../../packages/plugin/_host/user.ts";
 
 Deno.test("resolveUser() fills in defaults and the entry's realm", () => {
   const user = resolveUser({ username: "adam" }, "ecmwf");

@@ -8,7 +8,7 @@ import {
   sharedJwksKeySet,
 } from "../../providers/_shared/jwks.ts";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { createUpstreamHttp } from "../../lib/plugins/upstream.ts";
+import { createUpstreamHttp } from "../../packages/plugin/_host/upstream.ts";
 import { captureLogger } from "../support/plugin_context.ts";
 import {
   type JwksMode,

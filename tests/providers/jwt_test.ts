@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { exportSPKI, type JWK, SignJWT } from "jose";
 import jwt from "../../providers/jwt.ts";
 import { OptionsError, type Provider, UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { createPluginServices } from "../../lib/plugins/services.ts";
+import { createPluginServices } from "../../packages/plugin/_host/services.ts";
 import { captureLogger, pluginContext, verdict } from "../support/plugin_context.ts";
 import {
   baseClaims,

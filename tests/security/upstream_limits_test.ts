@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { UpstreamUnavailableError } from "../../lib/plugin.ts";
-import { createUpstreamHttp, LIMITED_KIND, limitUpstream } from "../../lib/plugins/upstream.ts";
+import {
+  createUpstreamHttp,
+  LIMITED_KIND,
+  limitUpstream,
+} from "../../packages/plugin/_host/upstream.ts";
 import { startGateway } from "../support/gateway.ts";
 import { bearerConfig } from "../support/bearer.ts";
 import { json, startIdentityUpstream } from "../support/identity_upstream.ts";

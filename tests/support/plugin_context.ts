@@ -14,7 +14,7 @@ import {
   type PluginOptions,
   type Provider,
 } from "../../lib/plugin.ts";
-import { createPluginServices } from "../../lib/plugins/services.ts";
+import { createPluginServices } from "../../packages/plugin/_host/services.ts";
 import { type LogRecord, recordingLogger } from "@authotron/plugin/testing";
 
 /** One captured log call. */

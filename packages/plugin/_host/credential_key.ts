@@ -2,7 +2,7 @@
  * Cache keys for credentials: an HMAC-SHA256 under a secret drawn at process
  * start, so a cache (or a heap dump of it) never holds a usable credential
  * and keys cannot be precomputed from outside. Computed synchronously in
- * JavaScript (lib/util/hmac_sha256.ts): it runs on every request.
+ * JavaScript (packages/plugin/_host/hmac_sha256.ts): it runs on every request.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * A `Map` kept in least-recently-used order (oldest first), for the bounded
- * tables of the gateway (lib/util/cache.ts, lib/auth/throttle.ts).
+ * tables of the gateway (packages/plugin/_host/cache.ts, lib/auth/throttle.ts).
  *
  * Marking a key as recently used is a delete and a re-insert, except when the
  * key is already the newest: there a delete that empties the table makes V8

@@ -1,9 +1,0 @@
-/**
- * The services the host hands every plugin (upstream HTTP, caches, credential keys), re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
- * package carries it so `@authotron/plugin/testing` gives plugins under test
- * exactly the gateway's implementation.
- *
- * @module
- */
-
-export * from "../../packages/plugin/_host/services.ts";

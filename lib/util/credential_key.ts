@@ -1,9 +1,0 @@
-/**
- * Credential cache keys (HMAC under a per-process secret), re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
- * package carries it so `@authotron/plugin/testing` gives plugins under test
- * exactly the gateway's implementation.
- *
- * @module
- */
-
-export * from "../../packages/plugin/_host/credential_key.ts";

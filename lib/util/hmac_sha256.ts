@@ -1,9 +1,0 @@
-/**
- * Synchronous HMAC-SHA256 for credential keys, re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
- * package carries it so `@authotron/plugin/testing` gives plugins under test
- * exactly the gateway's implementation.
- *
- * @module
- */
-
-export * from "../../packages/plugin/_host/hmac_sha256.ts";

@@ -1,9 +1,0 @@
-/**
- * The least-recently-used map under the bounded caches, re-exported from `packages/plugin/_host/`: the `@authotron/plugin`
- * package carries it so `@authotron/plugin/testing` gives plugins under test
- * exactly the gateway's implementation.
- *
- * @module
- */
-
-export * from "../../packages/plugin/_host/lru_map.ts";
