@@ -416,3 +416,33 @@ Deno.test("docs: configuration.md's key tables and the JSON schema name the same
     staleExceptions: [],
   });
 });
+
+// -------------------------------------------------------------- file paths
+
+/** Repository paths the docs may name without them existing, each with the reason. */
+const PATHS_NOT_IN_THIS_REPOSITORY: Record<string, string> = {
+  "bench/results": "written by `deno task bench --json`, git-ignored",
+  "examples/nginx-auth": "the original auth-o-tron's example directory",
+  "examples/nginx-auth/config/auth-o-tron.yml": "the original auth-o-tron's example file",
+  "tests/offline_integration.rs": "the original auth-o-tron's test file",
+};
+
+const REPOSITORY_PATH =
+  /(?<![\w./-])(?:lib|packages|providers|augmenters|tests|tools|deploy|examples|bench|assets)\/[\w./-]*[\w]/g;
+
+Deno.test("docs: every repository path named in README.md and docs/*.md exists", () => {
+  const problems: string[] = [];
+  let checked = 0;
+  for (const doc of docFiles()) {
+    read(doc).split("\n").forEach((line, index) => {
+      for (const [path] of line.matchAll(REPOSITORY_PATH)) {
+        checked++;
+        if (!exists(path) && !(path in PATHS_NOT_IN_THIS_REPOSITORY)) {
+          problems.push(`${doc}:${index + 1}: ${path} does not exist`);
+        }
+      }
+    });
+  }
+  assert.ok(checked > 100, `only ${checked} paths found`);
+  assert.deepEqual(problems, []);
+});
