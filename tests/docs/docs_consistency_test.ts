@@ -446,3 +446,34 @@ Deno.test("docs: every repository path named in README.md and docs/*.md exists",
   assert.ok(checked > 100, `only ${checked} paths found`);
   assert.deepEqual(problems, []);
 });
+
+// ------------------------------------------------------ compatibility totals
+
+Deno.test("docs: compatibility.md's totals match its rows", () => {
+  const text = read("docs/compatibility.md");
+  const counted = new Map<string, number>();
+  for (const m of text.matchAll(/^\| (\d+)\s*★?\s*\|[^|]*\|[^|]*\| (same|fixed|changed)\s*\|/gm)) {
+    const key = `${Number(m[1]) <= 150 ? "checklist" : "beyond"} ${m[2]}`;
+    counted.set(key, (counted.get(key) ?? 0) + 1);
+  }
+  const totals =
+    /Totals for rows 1-150: (\d+) same, (\d+) fixed, (\d+) changed; rows 151-(\d+)[^)]*\) add (\d+) same and (\d+) changed/
+      .exec(text.replace(/\s+/g, " "));
+  assert.ok(totals, "the totals sentence is missing or reworded");
+  const [, same, fixed, changed, last, beyondSame, beyondChanged] = totals.map(Number);
+  const rows = [...text.matchAll(/^\| (\d+)\s*★?\s*\|/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(
+    {
+      same: counted.get("checklist same") ?? 0,
+      fixed: counted.get("checklist fixed") ?? 0,
+      changed: counted.get("checklist changed") ?? 0,
+      last: Math.max(...rows),
+      beyondSame: counted.get("beyond same") ?? 0,
+      beyondChanged: counted.get("beyond changed") ?? 0,
+      beyondFixed: counted.get("beyond fixed") ?? 0,
+    },
+    { same, fixed, changed, last, beyondSame, beyondChanged, beyondFixed: 0 },
+  );
+  // every row number once, none missing
+  assert.deepEqual(rows, Array.from({ length: last }, (_, i) => i + 1));
+});
