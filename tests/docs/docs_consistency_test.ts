@@ -477,3 +477,23 @@ Deno.test("docs: compatibility.md's totals match its rows", () => {
   // every row number once, none missing
   assert.deepEqual(rows, Array.from({ length: last }, (_, i) => i + 1));
 });
+
+// ------------------------------------------------------------------ version
+
+Deno.test("docs: every version of this gateway the docs show is VERSION", async () => {
+  const { VERSION } = await import("../../lib/config/types.ts");
+  const shown =
+    /(?:\bauthotron[ :-]|"(?:service\.)?version": "|@authotron\/\w+@\^?|newTag: ")(\d+\.\d+\.\d+)/g;
+  const problems: string[] = [];
+  let checked = 0;
+  for (const doc of docFiles()) {
+    read(doc).split("\n").forEach((line, index) => {
+      for (const m of line.matchAll(shown)) {
+        checked++;
+        if (m[1] !== VERSION) problems.push(`${doc}:${index + 1}: ${m[0]} (VERSION is ${VERSION})`);
+      }
+    });
+  }
+  assert.ok(checked >= 5, `only ${checked} versions found`);
+  assert.deepEqual(problems, []);
+});
