@@ -343,13 +343,20 @@ Deno.test("docs: githubSlug() follows GitHub's anchor rules", () => {
 
 type Schema = Record<string, unknown>;
 
+interface SchemaKey {
+  /** Required by the object that holds it. */
+  required: boolean;
+  /** The schema's `default`, when it has one. */
+  default?: unknown;
+}
+
 /** Every key path of the schema's version 2 format: `jwt.iss`, `jwt.keys[].kid`, `providers[].name`. */
-function schemaKeys(): Set<string> {
+function schemaKeys(): Map<string, SchemaKey> {
   const root = configSchema() as Schema;
   const defs = root.$defs as Record<string, Schema>;
   const resolve = (node: Schema): Schema =>
     typeof node.$ref === "string" ? resolve(defs[node.$ref.split("/").pop()!]) : node;
-  const keys = new Set<string>();
+  const keys = new Map<string, SchemaKey>();
   const walk = (node: Schema, prefix: string) => {
     node = resolve(node);
     const items = node.items as Schema | undefined;
@@ -358,9 +365,10 @@ function schemaKeys(): Set<string> {
       if (item.properties) walk(item, `${prefix}[]`);
     }
     const props = node.properties as Record<string, Schema> | undefined;
+    const required = (node.required as string[] | undefined) ?? [];
     for (const [key, value] of Object.entries(props ?? {})) {
       const path = prefix ? `${prefix}.${key}` : key;
-      keys.add(path);
+      keys.set(path, { required: required.includes(key), default: resolve(value).default });
       walk(value, path);
     }
   };
@@ -368,24 +376,41 @@ function schemaKeys(): Set<string> {
   return keys;
 }
 
-/** The backticked key paths in the first column of docs/configuration.md's key tables. */
-function documentedKeys(): Set<string> {
-  const keys = new Set<string>();
+interface DocumentedKey {
+  key: string;
+  /** The "required" column: `yes`, `no` or a condition. */
+  required: string;
+  /** The "default" column. */
+  default: string;
+}
+
+/** The rows of docs/configuration.md's key tables (one entry per backticked key of the first column). */
+function documentedRows(): DocumentedKey[] {
+  const rows: DocumentedKey[] = [];
   let inKeyTable = false;
   for (const line of read("docs/configuration.md").split("\n")) {
     if (!line.startsWith("|")) {
       inKeyTable = false;
       continue;
     }
-    const first = line.split("|")[1].trim();
+    const [, first, required = "", defaultValue = ""] = line.split(/(?<!\\)\|/).map((cell) =>
+      cell.trim()
+    );
     if (/^key\b/.test(first)) {
       inKeyTable = true;
       continue;
     }
     if (!inKeyTable) continue;
-    for (const m of first.matchAll(/`([\w.[\]]+)`/g)) keys.add(m[1]);
+    for (const m of first.matchAll(/`([\w.[\]]+)`/g)) {
+      rows.push({ key: m[1], required, default: defaultValue });
+    }
   }
-  return keys;
+  return rows;
+}
+
+/** The backticked key paths in the first column of docs/configuration.md's key tables. */
+function documentedKeys(): Set<string> {
+  return new Set(documentedRows().map((row) => row.key));
 }
 
 /** Schema keys deliberately not in a configuration.md key table, each with the reason. */
@@ -403,7 +428,7 @@ Deno.test("docs: configuration.md's key tables and the JSON schema name the same
   const schema = schemaKeys();
   const documented = documentedKeys();
   assert.ok(documented.size > 20, `only ${documented.size} keys found in the tables`);
-  const undocumented = [...schema].filter((key) =>
+  const undocumented = [...schema.keys()].filter((key) =>
     !documented.has(key) && !(key in UNDOCUMENTED_SCHEMA_KEYS)
   );
   const unknown = [...documented].filter((key) => !schema.has(key));
@@ -495,5 +520,30 @@ Deno.test("docs: every version of this gateway the docs show is VERSION", async 
     });
   }
   assert.ok(checked >= 5, `only ${checked} versions found`);
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("docs: configuration.md's required and default columns agree with the JSON schema", () => {
+  const schema = schemaKeys();
+  const problems: string[] = [];
+  let checked = 0;
+  for (const row of documentedRows()) {
+    const known = schema.get(row.key);
+    if (!known) continue; // reported by the test above
+    if (row.required === "yes" || row.required === "no") {
+      checked++;
+      if ((row.required === "yes") !== known.required) {
+        problems.push(`${row.key}: required "${row.required}", schema says ${known.required}`);
+      }
+    }
+    const literal = /^`([^`]*)`$/.exec(row.default);
+    if (literal && known.default !== undefined && typeof known.default !== "object") {
+      checked++;
+      if (literal[1] !== String(known.default)) {
+        problems.push(`${row.key}: default ${row.default}, schema says ${known.default}`);
+      }
+    }
+  }
+  assert.ok(checked > 30, `only ${checked} cells checked`);
   assert.deepEqual(problems, []);
 });
