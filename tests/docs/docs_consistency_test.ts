@@ -547,3 +547,32 @@ Deno.test("docs: configuration.md's required and default columns agree with the 
   assert.ok(checked > 30, `only ${checked} cells checked`);
   assert.deepEqual(problems, []);
 });
+
+// ------------------------------------------------------ built-in plugin options
+
+Deno.test("docs: every option of a built-in plugin is documented", async () => {
+  const docs = ["docs/providers.md", "docs/ldap.md", "docs/configuration.md", "docs/tokens.md"]
+    .map(read).join("\n");
+  const problems: string[] = [];
+  let checked = 0;
+  for (const dir of ["providers", "augmenters"]) {
+    for (const entry of Deno.readDirSync(new URL(`${dir}/`, ROOT))) {
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      const module = await import(new URL(`${dir}/${entry.name}`, ROOT).href);
+      const keys: readonly string[] = module.default?.optionKeys ?? [];
+      for (const key of keys) {
+        checked++;
+        // as code (`key`, `key: …`) or as a YAML key in an example
+        const documented = new RegExp(
+          String.raw`\`${escapeRegExp(key)}[\`:= ]|^\s*(?:- )?${escapeRegExp(key)}:`,
+          "m",
+        );
+        if (!documented.test(docs)) {
+          problems.push(`${dir}/${entry.name}: option ${key} is in no doc`);
+        }
+      }
+    }
+  }
+  assert.ok(checked > 20, `only ${checked} options found`);
+  assert.deepEqual(problems, []);
+});
