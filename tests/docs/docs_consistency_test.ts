@@ -551,8 +551,13 @@ Deno.test("docs: configuration.md's required and default columns agree with the 
 // ------------------------------------------------------ built-in plugin options
 
 Deno.test("docs: every option of a built-in plugin is documented", async () => {
-  const docs = ["docs/providers.md", "docs/ldap.md", "docs/configuration.md", "docs/tokens.md"]
-    .map(read).join("\n");
+  // where each plugin's options are documented
+  const docsOf = (dir: string, file: string) =>
+    (dir === "providers"
+      ? ["docs/providers.md", "docs/configuration.md"]
+      : file === "ldap.ts"
+      ? ["docs/ldap.md"]
+      : ["docs/configuration.md"]).map(read).join("\n");
   const problems: string[] = [];
   let checked = 0;
   for (const dir of ["providers", "augmenters"]) {
@@ -560,6 +565,7 @@ Deno.test("docs: every option of a built-in plugin is documented", async () => {
       if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
       const module = await import(new URL(`${dir}/${entry.name}`, ROOT).href);
       const keys: readonly string[] = module.default?.optionKeys ?? [];
+      const docs = docsOf(dir, entry.name);
       for (const key of keys) {
         checked++;
         // as code (`key`, `key: …`) or as a YAML key in an example
