@@ -5,17 +5,23 @@
  * - every relative link in README.md and docs/*.md reaches an existing file,
  *   and every `#anchor` an existing heading (GitHub slug rules);
  * - the keys in docs/configuration.md's tables are exactly the keys of the
- *   JSON schema (lib/config/schema.ts), minus the listed exceptions.
+ *   JSON schema (lib/config/schema.ts), minus the listed exceptions, with the
+ *   schema's required flags and defaults;
+ * - every repository path the docs name exists; compatibility.md's totals
+ *   match its rows; every version shown is VERSION; every built-in plugin
+ *   option appears in that plugin's doc.
  */
 import assert from "node:assert/strict";
 import { configSchema } from "../../lib/config/schema.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
+/** A repository file's text. */
 function read(path: string): string {
   return Deno.readTextFileSync(new URL(path, ROOT));
 }
 
+/** Whether a repository path exists. */
 function exists(path: string): boolean {
   try {
     Deno.statSync(new URL(path, ROOT));
@@ -254,7 +260,7 @@ Deno.test("docs: a renamed test breaks its citation", () => {
 // -------------------------------------------------------------------- links
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces → hyphens. */
-export function githubSlug(heading: string): string {
+function githubSlug(heading: string): string {
   return heading
     .replace(/`/g, "")
     .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
