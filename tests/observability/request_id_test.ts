@@ -143,9 +143,13 @@ Deno.test("request ids at info: the warn lines a failing request causes carry it
   const [summary] = named("auth.provider.all_failed");
   assert.equal(summary.severityText, "WARN");
   assert.equal(summary.attributes.request_id, "info-fail-1");
-  // The plugin's own line, once per request, each with its request's id.
-  const plugin = named("fixture.warning_basic.refused");
-  assert.deepEqual(plugin.map((l) => l.attributes.request_id), ["info-fail-1", generatedId]);
+  // The plugin's own lines, once per request each, with its request's id: through the
+  // call's ctx.log and through the logger the plugin was created with (as plugins do
+  // for key-set refreshes and lookups).
+  for (const event of ["fixture.warning_basic.refused", "fixture.warning_basic.created_logger"]) {
+    const ids = named(event).map((l) => l.attributes.request_id);
+    assert.deepEqual(ids, ["info-fail-1", generatedId], event);
+  }
   for (const line of lines) {
     assert.ok(typeof line.attributes.request_id === "string", JSON.stringify(line));
   }
