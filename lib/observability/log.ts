@@ -79,8 +79,12 @@ const requestIds = new AsyncLocalStorage<string>();
  * (and within everything it awaits), by any logger: the `request_id`
  * attribute.
  */
-export function runWithRequestId<T>(id: string, fn: () => T): T {
-  return requestIds.run(id, fn);
+export function runWithRequestId<A extends unknown[], T>(
+  id: string,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return requestIds.run(id, fn, ...args);
 }
 
 /** Adds the current request id, if any, to a line's attributes. */

@@ -89,7 +89,9 @@ Deno.test("the throttled failure summary says how many were suppressed and why",
   );
 });
 
-Deno.test("request ids at info: a given id is echoed, none is generated", async () => {
+const FIXTURES = new URL("../fixtures/plugins/", import.meta.url).pathname;
+
+Deno.test("request ids at info: every response echoes one, given or generated", async () => {
   await using gw = await startGateway(testConfig(
     `providers:
   - type: plain
@@ -102,7 +104,54 @@ Deno.test("request ids at info: a given id is echoed, none is generated", async 
   const alice = { authorization: basicAuth("alice:alice-pw") };
   const given = await gw.request("/authenticate", { headers: { ...alice, "x-request-id": "n-1" } });
   assert.equal(given.res.headers.get("x-request-id"), "n-1");
-  const none = await gw.request("/authenticate", { headers: alice });
-  assert.equal(none.res.status, 200);
-  assert.equal(none.res.headers.get("x-request-id"), null);
+  const first = await gw.request("/authenticate", { headers: alice });
+  const second = await gw.request("/authenticate", { headers: alice }); // from the decision cache
+  const denied = await gw.request("/authenticate", { headers: { "x-request-id": "bad id" } });
+  const ids = [first, second, denied].map(({ res }) => res.headers.get("x-request-id") ?? "");
+  assert.deepEqual([first.res.status, second.res.status, denied.res.status], [200, 200, 401]);
+  for (const id of ids) assert.match(id, UUID);
+  assert.equal(new Set(ids).size, 3, "each request gets its own id");
+  const health = await fetch(`${gw.metricsUrl}/health`);
+  await health.body?.cancel();
+  assert.match(health.headers.get("x-request-id") ?? "", UUID);
+});
+
+Deno.test("request ids at info: the warn lines a failing request causes carry its id, a plugin's own included", async () => {
+  await using gw = await startGateway(testConfig(
+    `providers:
+  - type: plain
+    name: local
+    realm: demo
+    users: [{ username: alice, password: alice-pw }]
+  - { module: ${FIXTURES}warning_basic.ts, name: warner, realm: demo }
+`,
+    { logging: "{ level: info, format: json }" },
+  ));
+  const before = gw.logs.length;
+  const given = await gw.request("/authenticate", {
+    headers: { authorization: basicAuth("alice:wrong-pw"), "x-request-id": "info-fail-1" },
+  });
+  assert.equal(given.res.status, 401);
+  const generated = await gw.request("/authenticate", {
+    headers: { authorization: basicAuth("alice:wrong-again") },
+  });
+  const generatedId = generated.res.headers.get("x-request-id") ?? "";
+  assert.match(generatedId, UUID);
+  const lines = gw.logs.slice(before).map((l) => JSON.parse(l) as Event);
+  const named = (event: string) => lines.filter((l) => l.attributes["event.name"] === event);
+  // The pipeline's throttled summary: the first of the window is written.
+  const [summary] = named("auth.provider.all_failed");
+  assert.equal(summary.severityText, "WARN");
+  assert.equal(summary.attributes.request_id, "info-fail-1");
+  // The plugin's own lines, once per request each, with its request's id: through the
+  // call's ctx.log and through the logger the plugin was created with (as plugins do
+  // for key-set refreshes and lookups).
+  for (const event of ["fixture.warning_basic.refused", "fixture.warning_basic.created_logger"]) {
+    const ids = named(event).map((l) => l.attributes.request_id);
+    assert.deepEqual(ids, ["info-fail-1", generatedId], event);
+  }
+  for (const line of lines) {
+    assert.ok(typeof line.attributes.request_id === "string", JSON.stringify(line));
+  }
+  assert.ok(!JSON.stringify(lines).includes("wrong-pw"));
 });
