@@ -9,13 +9,12 @@ import { basicAuth } from "../support/gateway.ts";
 import { startCaddy } from "../support/caddy.ts";
 import { CADDY_EXAMPLE, renderCaddyExample } from "../support/examples.ts";
 import { systemTest } from "../support/system.ts";
-import { startTcpProxy } from "../support/tcp_proxy.ts";
 import {
   CHALLENGE,
   JWT_ISSUER,
   JWT_SECRET,
   ROBOT_KEY,
-  startIngressGateway,
+  startCountedReplicas,
 } from "./ingress_gateway.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
 
@@ -29,16 +28,15 @@ async function call(
 
 systemTest("examples/caddy/Caddyfile protects a backend end to end", ["caddy"], async (t) => {
   const template = await Deno.readTextFile(CADDY_EXAMPLE);
-  await using gw = await startIngressGateway();
-  await using gw2 = await startIngressGateway();
+  // Each replica behind a TCP proxy that counts the connections the ingress opens to it.
+  await using replicas = await startCountedReplicas();
+  const [gw, gw2] = replicas.gateways;
   await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
-  await using tcp = startTcpProxy(Number(new URL(gw.url).port));
-  await using tcp2 = startTcpProxy(Number(new URL(gw2.url).port));
-  const connectionsToGateways = () => tcp.connections + tcp2.connections;
+  const connectionsToGateways = () => replicas.connections();
   await using proxy = await startCaddy(({ port }) =>
     renderCaddyExample(template, {
       port,
-      gateways: [`127.0.0.1:${tcp.port}`, `127.0.0.1:${tcp2.port}`],
+      gateways: replicas.targets,
       backend: backend.hostPort,
     })
   );

@@ -8,6 +8,7 @@
  */
 
 import { startGateway, testConfig, type TestGateway } from "../support/gateway.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.ts";
 
 const STATIC_KEYS = new URL("../../examples/plugins/static_api_keys.ts", import.meta.url).href;
 const TEST_BEARER = new URL("../fixtures/plugins/test_bearer.ts", import.meta.url).href;
@@ -51,6 +52,31 @@ providers:
 /** Serves the ingress test gateway on 127.0.0.1. */
 export async function startIngressGateway(): Promise<TestGateway> {
   return await startGateway(testConfig(await ingressProviders()));
+}
+
+/** Two ingress test gateways, each behind a TCP proxy that counts the connections made to it. */
+export interface CountedReplicas extends AsyncDisposable {
+  /** The two gateways. */
+  readonly gateways: readonly [TestGateway, TestGateway];
+  /** `host:port` of each proxy: what the ingress sends requests to. */
+  readonly targets: string[];
+  /** Connections the ingress opened to either replica so far. */
+  connections(): number;
+}
+
+/** Starts two ingress test gateways behind connection-counting TCP proxies. */
+export async function startCountedReplicas(): Promise<CountedReplicas> {
+  const gateways = [await startIngressGateway(), await startIngressGateway()] as const;
+  const proxies: TcpProxy[] = gateways.map((gw) => startTcpProxy(Number(new URL(gw.url).port)));
+  return {
+    gateways,
+    targets: proxies.map((p) => `127.0.0.1:${p.port}`),
+    connections: () => proxies.reduce((sum, p) => sum + p.connections, 0),
+    async [Symbol.asyncDispose]() {
+      for (const proxy of proxies) await proxy[Symbol.asyncDispose]();
+      for (const gw of gateways) await gw[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** The ingress test gateway's config as a file for `main.ts`, serving on `port`. */

@@ -13,19 +13,16 @@ import { basicAuth } from "../support/gateway.ts";
 import { startNginx } from "../support/nginx.ts";
 import { NGINX_EXAMPLE, renderNginxExample } from "../support/examples.ts";
 import { freePort, sleep, systemTest, tempDir } from "../support/system.ts";
-import { startTcpProxy } from "../support/tcp_proxy.ts";
 import {
   CHALLENGE,
   ingressConfigFile,
   JWT_ISSUER,
   JWT_SECRET,
   ROBOT_KEY,
-  startIngressGateway,
+  startCountedReplicas,
 } from "./ingress_gateway.ts";
 import { startGatewayProcess } from "./gateway_process.ts";
 import { type BackendEcho, startJwtBackend } from "./jwt_backend.ts";
-
-const EXAMPLE = NGINX_EXAMPLE;
 
 async function call(
   url: string,
@@ -45,19 +42,17 @@ async function forgedJwt(): Promise<string> {
 }
 
 systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"], async (t) => {
-  const template = await Deno.readTextFile(EXAMPLE);
-  await using gw = await startIngressGateway();
-  await using gw2 = await startIngressGateway();
+  const template = await Deno.readTextFile(NGINX_EXAMPLE);
+  // Each replica behind a TCP proxy that counts the connections the ingress opens to it.
+  await using replicas = await startCountedReplicas();
+  const [gw, gw2] = replicas.gateways;
   await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
-  // Each replica behind a TCP proxy that counts the connections NGINX opens to it.
-  await using tcp = startTcpProxy(Number(new URL(gw.url).port));
-  await using tcp2 = startTcpProxy(Number(new URL(gw2.url).port));
-  const connectionsToGateways = () => tcp.connections + tcp2.connections;
+  const connectionsToGateways = () => replicas.connections();
   // The file is used as is; the harness only adds `daemon off;` on the command line.
   await using proxy = await startNginx(({ port }) =>
     renderNginxExample(template, {
       port,
-      gateways: [`127.0.0.1:${tcp.port}`, `127.0.0.1:${tcp2.port}`],
+      gateways: replicas.targets,
       backend: backend.hostPort,
     })
   );
@@ -202,7 +197,7 @@ systemTest("examples/nginx/nginx.conf protects a backend end to end", ["nginx"],
 });
 
 Deno.test("examples/nginx/nginx.conf waits longer for /_auth than the gateway's own deadline", async () => {
-  const text = await Deno.readTextFile(EXAMPLE);
+  const text = await Deno.readTextFile(NGINX_EXAMPLE);
   const auth = text.match(/location = \/_auth \{([^}]*)\}/)?.[1] ?? "";
   const seconds = (directive: string) =>
     Number(auth.match(new RegExp(`${directive}\\s+(\\d+)s;`))?.[1] ?? NaN);
@@ -224,7 +219,7 @@ systemTest(
   "examples/nginx/nginx.conf: a rolling restart of two gateway processes fails no request",
   ["nginx"],
   async () => {
-    const template = await Deno.readTextFile(EXAMPLE);
+    const template = await Deno.readTextFile(NGINX_EXAMPLE);
     const dir = await tempDir("rolling");
     await using backend = startJwtBackend(JWT_SECRET, JWT_ISSUER);
     const ports = [freePort(), freePort()];
