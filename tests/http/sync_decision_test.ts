@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { decodeJwt } from "jose";
+import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
+
+const FIXTURES = new URL("../fixtures/plugins/", import.meta.url).href;
+
+function plain(name: string): string {
+  return `  - { type: plain, name: ${name}, realm: r, users: [{ username: alice, password: pw }] }\n`;
+}
+
+const UNCACHED = "auth: { decision_cache_ttl_ms: 0 }\nproviders:\n";
+
+Deno.test("pipeline: one synchronous provider decides without a promise turn", async () => {
+  await using gw = await startGateway(testConfig(UNCACHED + plain("local")));
+  const accepted = gw.gateway.pipeline.authenticate(basicAuth("alice:pw"), undefined, "127.0.0.1");
+  assert.ok(!(accepted instanceof Promise), "an accepted credential is decided synchronously");
+  assert.equal(accepted.ok && accepted.user.username, "alice");
+  const rejected = gw.gateway.pipeline.authenticate(basicAuth("alice:no"), undefined, "127.0.0.1");
+  assert.ok(!(rejected instanceof Promise), "a rejected credential is decided synchronously");
+  assert.deepEqual(rejected, { ok: false, reason: "all_failed" });
+  // Same answers over HTTP, and the /explain recorder still sees the provider's part.
+  const res = (await gw.request("/authenticate", {
+    headers: { authorization: basicAuth("alice:pw") },
+  })).res;
+  assert.equal(res.status, 200);
+  assert.equal(decodeJwt(res.headers.get("authorization")!.slice(7)).username, "alice");
+  assert.ok(
+    gw.logs.some((l) => l.includes("auth.request.outcome") && l.includes("local=accepted")),
+  );
+});
+
+Deno.test("pipeline: two providers still race in promise turns, and both are asked", async () => {
+  const bearer =
+    `  - { module: ${FIXTURES}test_bearer.ts, name: b, realm: r, token: t1, username: bob }\n`;
+  await using gw = await startGateway(testConfig(UNCACHED + plain("one") + plain("two") + bearer));
+  const outcome = gw.gateway.pipeline.authenticate(basicAuth("alice:no"), undefined, "127.0.0.1");
+  assert.ok(outcome instanceof Promise);
+  assert.deepEqual(await outcome, { ok: false, reason: "all_failed" });
+  // A Basic credential rejected synchronously, then a Bearer one accepted later: the second wins.
+  const both = await gw.gateway.pipeline.authenticate(
+    `${basicAuth("alice:no")}, Bearer t1`,
+    undefined,
+    "127.0.0.1",
+  );
+  assert.equal(both.ok && both.user.username, "bob");
+});
