@@ -88,7 +88,7 @@ interface Decision {
   readonly key: string;
   readonly outcome: Success;
   readonly expires: number;
-  token?: Promise<string>;
+  token?: string | Promise<string>;
   /** The JWT once signed (set with `reuseUntil`). */
   tokenValue?: string;
   reuseUntil?: number;
@@ -180,19 +180,18 @@ export class DecisionCache implements ResponseReuse {
         decision.token = token;
         decision.tokenValue = undefined;
         decision.reuseUntil = undefined;
-        token.then(
-          (jwt) => {
-            if (decision.token === token) decision.tokenValue = jwt;
-            const lifetime = expiryMs(jwt) - time;
-            // Reused for at most the first quarter of its lifetime, and never past the entry.
-            decision.reuseUntil = lifetime > 0
-              ? Math.min(decision.expires, time + lifetime / 4)
-              : 0;
-          },
-          () => {
+        const issued = (jwt: string) => {
+          if (decision.token === token) decision.tokenValue = jwt;
+          const lifetime = expiryMs(jwt) - time;
+          // Reused for at most the first quarter of its lifetime, and never past the entry.
+          decision.reuseUntil = lifetime > 0 ? Math.min(decision.expires, time + lifetime / 4) : 0;
+        };
+        if (typeof token === "string") issued(token);
+        else {
+          token.then(issued, () => {
             if (decision.token === token) decision.token = undefined;
-          },
-        );
+          });
+        }
         return token;
       },
     };
@@ -258,12 +257,13 @@ export class DecisionCache implements ResponseReuse {
     return `${this.#key(authorization)}\n${address ?? ""}\n${scope}`;
   }
 
-  async #authenticate(
+  /** A hit at once; a miss asks `inner` and stores a clean success (synchronously if `inner` is). */
+  #authenticate(
     inner: Authenticator,
     authorization: string | undefined,
     realm: string | undefined,
     clientIp: string | undefined,
-  ): Promise<AuthOutcome> {
+  ): AuthOutcome | Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm, clientIp);
     const started = performance.now();
     const key = this.#keyOf(authorization, realm, clientIp);
@@ -275,14 +275,17 @@ export class DecisionCache implements ResponseReuse {
     }
     this.stats.misses++;
     const generation = this.#generation;
-    const outcome = await inner.authenticate(authorization, realm, clientIp);
-    if (
-      outcome.ok && outcome.degraded !== true && generation === this.#generation &&
-      !this.#options.uncachedProviders?.has(outcome.provider)
-    ) {
-      this.#store(key, outcome);
-    }
-    return outcome;
+    const decided = (outcome: AuthOutcome) => {
+      if (
+        outcome.ok && outcome.degraded !== true && generation === this.#generation &&
+        !this.#options.uncachedProviders?.has(outcome.provider)
+      ) {
+        this.#store(key, outcome);
+      }
+      return outcome;
+    };
+    const outcome = inner.authenticate(authorization, realm, clientIp);
+    return outcome instanceof Promise ? outcome.then(decided) : decided(outcome);
   }
 
   /**

@@ -139,7 +139,14 @@ async function authenticateWith(
   realm: string | undefined,
   address: string | undefined,
 ): Promise<Authenticated> {
-  const outcome = await deps.pipeline.authenticate(authorization, realm, address);
+  return authenticated(deps, await deps.pipeline.authenticate(authorization, realm, address));
+}
+
+/** The user of a successful outcome, or the 401/503 response of a failed one. */
+function authenticated(
+  deps: Pick<AppRouteDeps, "challenge" | "config">,
+  outcome: AuthOutcome,
+): Authenticated {
   if (outcome.ok) return { user: outcome.user };
   return {
     response: failureResponse(outcome, deps.challenge, deps.config.auth.upstreamFailureStatus),
@@ -152,15 +159,7 @@ async function authenticateWith(
  */
 export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
   const { issuer, config } = deps;
-  const authenticate = async (
-    authorization: string | undefined,
-    realm: string | undefined,
-    address: string | undefined,
-  ) => {
-    const auth = await authenticateWith(deps, authorization, realm, address);
-    if (!auth.user) return auth.response;
-    const user = auth.user;
-    const token = await issuer.issue(user);
+  const respond = (user: ResolvedUser, token: string) => {
     const build = () => {
       const headers = new Headers({ authorization: `Bearer ${token}` });
       if (config.includeLegacyHeaders) {
@@ -171,6 +170,23 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
       return new Response(AUTHENTICATED_BODY, { headers });
     };
     return deps.responses?.respond(user, token, build) ?? build();
+  };
+  const decided = (outcome: AuthOutcome): Response | Promise<Response> => {
+    const auth = authenticated(deps, outcome);
+    if (!auth.user) return auth.response;
+    const user = auth.user;
+    const token = issuer.issue(user);
+    return typeof token === "string" ? respond(user, token) : token.then((t) => respond(user, t));
+  };
+  // Synchronous from end to end when the decision and the signature are (one
+  // synchronous provider, no augmenter, HS256): no promise turn at all.
+  const authenticate = (
+    authorization: string | undefined,
+    realm: string | undefined,
+    address: string | undefined,
+  ) => {
+    const outcome = deps.pipeline.authenticate(authorization, realm, address);
+    return outcome instanceof Promise ? outcome.then(decided) : decided(outcome);
   };
   // A cached decision is answered synchronously (no promise turn in Deno.serve).
   // The cache is asked with the raw header values: it only ever stored values

@@ -44,3 +44,29 @@ Deno.test("pipeline: two providers still race in promise turns, and both are ask
   );
   assert.equal(both.ok && both.user.username, "bob");
 });
+
+Deno.test("/authenticate: an uncached HS256 decision is answered without a promise", async () => {
+  await using gw = await startGateway(testConfig(UNCACHED + plain("local")));
+  const info = {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40000 },
+    completed: Promise.resolve(),
+  } as unknown as Deno.ServeHandlerInfo;
+  const ask = (password: string) =>
+    gw.gateway.appHandler(
+      new Request("http://127.0.0.1/authenticate", {
+        headers: { authorization: basicAuth(`alice:${password}`) },
+      }),
+      info,
+    );
+  const ok = ask("pw");
+  assert.ok(ok instanceof Response, "the 200 is answered synchronously");
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), "Authenticated successfully");
+  const claims = decodeJwt(ok.headers.get("authorization")!.slice("Bearer ".length));
+  assert.equal(claims.username, "alice");
+  const denied = ask("no");
+  assert.ok(denied instanceof Response, "the 401 is answered synchronously");
+  assert.equal(denied.status, 401);
+  assert.ok(denied.headers.get("www-authenticate")?.includes("Basic"));
+  await denied.body?.cancel();
+});
