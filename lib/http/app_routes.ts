@@ -159,11 +159,12 @@ function authenticated(
  */
 export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
   const { issuer, config } = deps;
-  const respond = (user: ResolvedUser, token: string) => {
+  const respond = (user: ResolvedUser, token: string, head: boolean) => {
     const build = () => {
       // Headers set on the built response: a body and a headers init together
       // cost ~10 µs more in the Response constructor (measured in Deno 2.9).
-      const response = new Response(AUTHENTICATED_BODY);
+      // HEAD gets no body at all: the router would have to cancel its stream.
+      const response = new Response(head ? null : AUTHENTICATED_BODY);
       const { headers } = response;
       headers.set("authorization", `Bearer ${token}`);
       if (config.includeLegacyHeaders) {
@@ -173,14 +174,16 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
       }
       return response;
     };
-    return deps.responses?.respond(user, token, build) ?? build();
+    return deps.responses?.respond(user, token, build, head) ?? build();
   };
-  const decided = (outcome: AuthOutcome): Response | Promise<Response> => {
+  const decided = (outcome: AuthOutcome, head: boolean): Response | Promise<Response> => {
     const auth = authenticated(deps, outcome);
     if (!auth.user) return auth.response;
     const user = auth.user;
     const token = issuer.issue(user);
-    return typeof token === "string" ? respond(user, token) : token.then((t) => respond(user, t));
+    return typeof token === "string"
+      ? respond(user, token, head)
+      : token.then((t) => respond(user, t, head));
   };
   // Synchronous from end to end when the decision and the signature are (one
   // synchronous provider, no augmenter, HS256): no promise turn at all.
@@ -188,9 +191,12 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     authorization: string | undefined,
     realm: string | undefined,
     address: string | undefined,
+    head: boolean,
   ) => {
     const outcome = deps.pipeline.authenticate(authorization, realm, address);
-    return outcome instanceof Promise ? outcome.then(decided) : decided(outcome);
+    return outcome instanceof Promise
+      ? outcome.then((settled) => decided(settled, head))
+      : decided(outcome, head);
   };
   // A cached decision is answered synchronously (no promise turn in Deno.serve).
   // The cache is asked with the raw header values: it only ever stored values
@@ -200,14 +206,16 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     const rawAuthorization = req.headers.get("authorization");
     const rawRealm = req.headers.get("x-auth-realm");
     const address = clientAddress(req, config, ctx);
+    const head = req.method === "HEAD";
     const cached = deps.responses?.cachedResponse(
       rawAuthorization ?? undefined,
       rawRealm ?? undefined,
       address,
       ctx.started,
+      head,
     );
     if (cached !== undefined) return cached;
-    return authenticate(visibleAscii(rawAuthorization), readRealmHeader(rawRealm), address);
+    return authenticate(visibleAscii(rawAuthorization), readRealmHeader(rawRealm), address, head);
   };
 }
 

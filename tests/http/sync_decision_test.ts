@@ -70,3 +70,14 @@ Deno.test("/authenticate: an uncached HS256 decision is answered without a promi
   assert.ok(denied.headers.get("www-authenticate")?.includes("Basic"));
   await denied.body?.cancel();
 });
+
+Deno.test("/authenticate: HEAD and GET answers of one cached decision stay apart", async () => {
+  await using gw = await startGateway(testConfig("providers:\n" + plain("local")));
+  const headers = { authorization: basicAuth("alice:pw") };
+  for (const method of ["HEAD", "GET", "HEAD", "HEAD", "GET", "GET"]) {
+    const { res, body } = await gw.request("/authenticate", { method, headers });
+    assert.equal(res.status, 200, method);
+    assert.equal(decodeJwt(res.headers.get("authorization")!.slice(7)).username, "alice");
+    assert.equal(body, method === "HEAD" ? "" : "Authenticated successfully", method);
+  }
+});
