@@ -55,14 +55,18 @@ export function healthResponse(): Response {
   return new Response(OK_BODY);
 }
 
-/** The 401 of spec 3.4, or the upstream-failure answer (503 with `Retry-After`). */
+/**
+ * The 401 of spec 3.4, or the upstream-failure answer (503 with `Retry-After`).
+ * `head`: the answer to a `HEAD`, built without a body (nothing for the router to cancel).
+ */
 export function failureResponse(
   outcome: Extract<AuthOutcome, { ok: false }>,
   challenge: string,
   upstreamFailureStatus: 401 | 503,
+  head = false,
 ): Response {
   if (outcome.reason === "upstream_unavailable" && upstreamFailureStatus === 503) {
-    return new Response(UNAVAILABLE_BODY, {
+    return new Response(head ? null : UNAVAILABLE_BODY, {
       status: 503,
       headers: {
         "content-type": "application/json",
@@ -71,13 +75,14 @@ export function failureResponse(
       },
     });
   }
-  let template = UNAUTHORIZED.get(challenge);
+  const templates = head ? UNAUTHORIZED_HEAD : UNAUTHORIZED;
+  let template = templates.get(challenge);
   if (template === undefined) {
-    template = new Response(UNAUTHORIZED_BODY, {
+    template = new Response(head ? null : UNAUTHORIZED_BODY, {
       status: 401,
       headers: { "content-type": "application/json", "www-authenticate": challenge },
     });
-    if (UNAUTHORIZED.size < 16) UNAUTHORIZED.set(challenge, template);
+    if (templates.size < 16) templates.set(challenge, template);
   }
   // A clone skips re-validating the headers (the challenge can be long).
   const response = template.clone();
@@ -89,6 +94,8 @@ export function failureResponse(
 
 // The 401 per challenge (one per gateway; a few in tests), never sent itself.
 const UNAUTHORIZED = new Map<string, Response>();
+// The same without a body, for HEAD.
+const UNAUTHORIZED_HEAD = new Map<string, Response>();
 
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
@@ -146,11 +153,11 @@ async function authenticateWith(
 function authenticated(
   deps: Pick<AppRouteDeps, "challenge" | "config">,
   outcome: AuthOutcome,
+  head = false,
 ): Authenticated {
   if (outcome.ok) return { user: outcome.user };
-  return {
-    response: failureResponse(outcome, deps.challenge, deps.config.auth.upstreamFailureStatus),
-  };
+  const { upstreamFailureStatus } = deps.config.auth;
+  return { response: failureResponse(outcome, deps.challenge, upstreamFailureStatus, head) };
 }
 
 /**
@@ -177,7 +184,7 @@ export function authenticateHandler(deps: AppRouteDeps): RouteHandler {
     return deps.responses?.respond(user, token, build, head) ?? build();
   };
   const decided = (outcome: AuthOutcome, head: boolean): Response | Promise<Response> => {
-    const auth = authenticated(deps, outcome);
+    const auth = authenticated(deps, outcome, head);
     if (!auth.user) return auth.response;
     const user = auth.user;
     const token = issuer.issue(user);

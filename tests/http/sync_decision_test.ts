@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
+import { failureResponse } from "../../lib/http/app_routes.ts";
 import { basicAuth, startGateway, testConfig } from "../support/gateway.ts";
 
 const FIXTURES = new URL("../fixtures/plugins/", import.meta.url).href;
@@ -80,4 +81,25 @@ Deno.test("/authenticate: HEAD and GET answers of one cached decision stay apart
     assert.equal(decodeJwt(res.headers.get("authorization")!.slice(7)).username, "alice");
     assert.equal(body, method === "HEAD" ? "" : "Authenticated successfully", method);
   }
+});
+
+Deno.test("/authenticate: 401 and 503 answers to HEAD are built without a body", async () => {
+  const challenge = 'Basic realm="r"';
+  for (const reason of ["all_failed", "upstream_unavailable"] as const) {
+    const head = failureResponse({ ok: false, reason }, challenge, 503, true);
+    assert.equal(head.body, null, reason);
+    assert.equal(head.status, reason === "all_failed" ? 401 : 503);
+    assert.equal(head.headers.get("www-authenticate"), challenge);
+    const get = failureResponse({ ok: false, reason }, challenge, 503);
+    assert.ok((await get.text()).length > 0, `${reason}: GET keeps its body`);
+  }
+  await using gw = await startGateway(testConfig(UNCACHED + plain("local")));
+  const headers = { authorization: basicAuth("alice:no") };
+  const head = await gw.request("/authenticate", { method: "HEAD", headers });
+  assert.equal(head.res.status, 401);
+  assert.equal(head.body, "");
+  assert.ok(head.res.headers.get("www-authenticate")?.includes("Basic"));
+  const get = await gw.request("/authenticate", { headers });
+  assert.equal(get.res.status, 401);
+  assert.ok(get.body.length > 0, "GET keeps the JSON body");
 });
