@@ -74,14 +74,24 @@ export class Augmentation {
 
   /**
    * Applies the realm's augmenters; `undefined` when a `fail`-policy augmenter
-   * failed, `degraded` when a `skip`-policy one did.
+   * failed, `degraded` when a `skip`-policy one did. Synchronous when the
+   * realm has no augmenter.
    */
-  async augment(
+  augment(
+    user: ResolvedUser,
+    records?: AugmenterRecord[],
+  ): Augmented | Promise<Augmented | undefined> {
+    const group = this.#augmentersFor(user.realm);
+    // No augmenter for the realm: nothing to wait for.
+    if (group.parallel.length === 0 && group.serial.length === 0) return { user, degraded: false };
+    return this.#augment(group, user, records);
+  }
+
+  async #augment(
+    { parallel, serial }: RealmAugmenters,
     user: ResolvedUser,
     records?: AugmenterRecord[],
   ): Promise<Augmented | undefined> {
-    const { parallel, serial } = this.#augmentersFor(user.realm);
-    if (parallel.length === 0 && serial.length === 0) return { user, degraded: false };
     let degraded = false;
     const patches = await Promise.all(parallel.map((slot) => this.#run(slot, user, records)));
     for (const patch of patches) {

@@ -42,8 +42,9 @@ export interface ResponseReuse {
   /**
    * A copy of the response `build` made for this `user` and `token` (built
    * now when there is none, or when the user is not from a cached decision).
+   * `head`: the answer to a `HEAD`, kept apart (built without a body).
    */
-  respond(user: ResolvedUser, token: string, build: () => Response): Response;
+  respond(user: ResolvedUser, token: string, build: () => Response, head?: boolean): Response;
   /**
    * Synchronously, the reusable `/authenticate` response of a cached decision
    * for these headers, or `undefined` (then authenticate as usual, at once:
@@ -51,13 +52,15 @@ export interface ResponseReuse {
    * client's, as the pipeline gets it. The header values may be raw: only
    * values that passed `readAsciiHeader()` are ever stored, so a value that
    * would fail it cannot hit. `started` is the request's `performance.now()`
-   * when the caller already read it (one clock reading less).
+   * when the caller already read it (one clock reading less). `head`: the
+   * bodiless answer to a `HEAD` (what NGINX and Caddy send).
    */
   cachedResponse(
     authorization: string | undefined,
     realm: string | undefined,
     address?: string,
     started?: number,
+    head?: boolean,
   ): Response | undefined;
 }
 
@@ -88,11 +91,19 @@ interface Decision {
   readonly key: string;
   readonly outcome: Success;
   readonly expires: number;
-  token?: Promise<string>;
+  token?: string | Promise<string>;
   /** The JWT once signed (set with `reuseUntil`). */
   tokenValue?: string;
   reuseUntil?: number;
-  response?: { readonly token: string; readonly template: Response };
+  response?: Reusable;
+  /** The same for `HEAD`: no body, so nothing to cancel when it is sent. */
+  headResponse?: Reusable;
+}
+
+/** A prebuilt response for one token, sent as clones. */
+interface Reusable {
+  readonly token: string;
+  readonly template: Response;
 }
 
 /** Epoch milliseconds from the monotonic clock (the one that times requests). */
@@ -180,19 +191,18 @@ export class DecisionCache implements ResponseReuse {
         decision.token = token;
         decision.tokenValue = undefined;
         decision.reuseUntil = undefined;
-        token.then(
-          (jwt) => {
-            if (decision.token === token) decision.tokenValue = jwt;
-            const lifetime = expiryMs(jwt) - time;
-            // Reused for at most the first quarter of its lifetime, and never past the entry.
-            decision.reuseUntil = lifetime > 0
-              ? Math.min(decision.expires, time + lifetime / 4)
-              : 0;
-          },
-          () => {
+        const issued = (jwt: string) => {
+          if (decision.token === token) decision.tokenValue = jwt;
+          const lifetime = expiryMs(jwt) - time;
+          // Reused for at most the first quarter of its lifetime, and never past the entry.
+          decision.reuseUntil = lifetime > 0 ? Math.min(decision.expires, time + lifetime / 4) : 0;
+        };
+        if (typeof token === "string") issued(token);
+        else {
+          token.then(issued, () => {
             if (decision.token === token) decision.token = undefined;
-          },
-        );
+          });
+        }
         return token;
       },
     };
@@ -203,11 +213,16 @@ export class DecisionCache implements ResponseReuse {
    * a clone of a template copies the validated list. The template itself is
    * never sent, so its body is never consumed.
    */
-  respond(user: ResolvedUser, token: string, build: () => Response): Response {
+  respond(user: ResolvedUser, token: string, build: () => Response, head = false): Response {
     const decision = this.enabled && this.#options.reuseTokens ? this.#byUser.get(user) : undefined;
     if (decision === undefined) return build();
-    if (decision.response?.token !== token) decision.response = { token, template: build() };
-    return decision.response.template.clone();
+    let reusable = head ? decision.headResponse : decision.response;
+    if (reusable?.token !== token) {
+      reusable = { token, template: build() };
+      if (head) decision.headResponse = reusable;
+      else decision.response = reusable;
+    }
+    return reusable.template.clone();
   }
 
   cachedResponse(
@@ -215,6 +230,7 @@ export class DecisionCache implements ResponseReuse {
     realm: string | undefined,
     address?: string,
     started: number = performance.now(),
+    head = false,
   ): Response | undefined {
     this.#handoff = undefined;
     if (!this.enabled || !this.#options.reuseTokens || authorization === undefined) {
@@ -223,7 +239,7 @@ export class DecisionCache implements ResponseReuse {
     const key = this.#keyOf(authorization, realm, address);
     const now = this.#clockAt(started);
     const decision = this.#lookup(key, now);
-    const response = decision?.response;
+    const response = head ? decision?.headResponse : decision?.response;
     if (
       response === undefined || decision!.tokenValue !== response.token ||
       !((decision!.reuseUntil ?? 0) > now)
@@ -258,12 +274,13 @@ export class DecisionCache implements ResponseReuse {
     return `${this.#key(authorization)}\n${address ?? ""}\n${scope}`;
   }
 
-  async #authenticate(
+  /** A hit at once; a miss asks `inner` and stores a clean success (synchronously if `inner` is). */
+  #authenticate(
     inner: Authenticator,
     authorization: string | undefined,
     realm: string | undefined,
     clientIp: string | undefined,
-  ): Promise<AuthOutcome> {
+  ): AuthOutcome | Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm, clientIp);
     const started = performance.now();
     const key = this.#keyOf(authorization, realm, clientIp);
@@ -275,14 +292,17 @@ export class DecisionCache implements ResponseReuse {
     }
     this.stats.misses++;
     const generation = this.#generation;
-    const outcome = await inner.authenticate(authorization, realm, clientIp);
-    if (
-      outcome.ok && outcome.degraded !== true && generation === this.#generation &&
-      !this.#options.uncachedProviders?.has(outcome.provider)
-    ) {
-      this.#store(key, outcome);
-    }
-    return outcome;
+    const decided = (outcome: AuthOutcome) => {
+      if (
+        outcome.ok && outcome.degraded !== true && generation === this.#generation &&
+        !this.#options.uncachedProviders?.has(outcome.provider)
+      ) {
+        this.#store(key, outcome);
+      }
+      return outcome;
+    };
+    const outcome = inner.authenticate(authorization, realm, clientIp);
+    return outcome instanceof Promise ? outcome.then(decided) : decided(outcome);
   }
 
   /**

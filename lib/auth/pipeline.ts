@@ -10,13 +10,13 @@
  * @module
  */
 
-import { Augmentation, type AugmenterSlot } from "./augmentation.ts";
+import { Augmentation, type Augmented, type AugmenterSlot } from "./augmentation.ts";
 import { type HeaderFailure, parseAuthorization, UNREADABLE_REALM } from "./credentials.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { ResolvedUser } from "../plugin.ts";
 import type { PluginHealth } from "../plugins/health.ts";
-import { type ProviderSlot, raceProviders } from "./provider_race.ts";
+import { type ProviderSlot, raceProviders, type RaceResult } from "./provider_race.ts";
 import type { AuthThrottle, BasicVerdict } from "./throttle.ts";
 import { SPAN_ATTRIBUTES as A, startSpan } from "../observability/tracing.ts";
 import {
@@ -63,6 +63,21 @@ export interface PipelineOptions {
   readonly throttle?: AuthThrottle;
 }
 
+/** One request's way through its credentials (kept across promise turns). */
+interface Attempt {
+  /** The credentials not tried yet, in header order. */
+  readonly credentials: Iterator<[string, string]>;
+  readonly realmHeader: string | undefined;
+  /** When the decision started (`performance.now()`), for the duration metric. */
+  readonly started: number;
+  /** What the Basic credential's providers said, for the brute-force limits. */
+  readonly basic: { verdict: BasicVerdict };
+  /** An earlier credential's providers could not decide. */
+  unavailable: boolean;
+  readonly records?: Map<ProviderSlot, ProviderRecord>;
+  readonly augmenterRecords?: AugmenterRecord[];
+}
+
 /** Runs providers and augmenters for one request at a time (it holds no per-request state). */
 export class AuthPipeline {
   readonly #options: PipelineOptions;
@@ -91,14 +106,15 @@ export class AuthPipeline {
    * values (both already read with `readAsciiHeader`), inside an
    * `authenticate` span. `clientIp` (the resolved client address) is logged
    * and keys the brute-force limits. `explanation`, when given (`/explain`),
-   * receives every provider's and augmenter's part in the decision.
+   * receives every provider's and augmenter's part in the decision. The
+   * outcome comes back synchronously when every step answered synchronously.
    */
   authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
     clientIp?: string,
     explanation?: Explanation,
-  ): Promise<AuthOutcome> {
+  ): AuthOutcome | Promise<AuthOutcome> {
     const { log } = this.#options;
     if (log.enabled("debug")) {
       log.debug("auth.request.started", "authentication started", {
@@ -124,13 +140,11 @@ export class AuthPipeline {
         retryAfterS: gate.retryAfterS,
       };
       if (traced) this.#logOutcome(throttled, traced);
-      return Promise.resolve(throttled);
+      return throttled;
     }
     const span = startSpan("authenticate", { [A.realmFilter]: realmHeader ?? "none" });
     const basic = { verdict: "absent" as BasicVerdict };
-    return span.run(() =>
-      this.#authenticate(authorization, realmHeader, basic, records, traced?.augmenters)
-    ).then((outcome) => {
+    const finish = (outcome: AuthOutcome) => {
       if (traced) this.#logOutcome(outcome, traced);
       if (outcome.ok) span.set({ [A.outcome]: "success", [A.realm]: outcome.user.realm });
       else span.set({ [A.outcome]: outcome.reason });
@@ -140,7 +154,11 @@ export class AuthPipeline {
         (outcome.reason === "all_failed" || outcome.reason === "invalid_header");
       throttle?.settle(gate?.keys, clientFailed, basic.verdict);
       return outcome;
-    });
+    };
+    const outcome = span.run(() =>
+      this.#authenticate(authorization, realmHeader, basic, records, traced?.augmenters)
+    );
+    return outcome instanceof Promise ? outcome.then(finish) : finish(outcome);
   }
 
   /** `auth.request.outcome` at debug: the outcome and every provider's and augmenter's part. */
@@ -173,15 +191,20 @@ export class AuthPipeline {
     return records;
   }
 
-  async #authenticate(
+  /**
+   * Parses the credentials and tries them in order. Synchronous when every
+   * step is (one provider answering synchronously, no augmenter): the outcome
+   * then comes back without a promise turn.
+   */
+  #authenticate(
     authorization: string | undefined,
     realmHeader: string | undefined,
     basic: { verdict: BasicVerdict },
     records?: Map<ProviderSlot, ProviderRecord>,
     augmenterRecords?: AugmenterRecord[],
-  ): Promise<AuthOutcome> {
+  ): AuthOutcome | Promise<AuthOutcome> {
     const started = performance.now();
-    const { log, metrics } = this.#options;
+    const { log } = this.#options;
     const parsed = parseAuthorization(authorization);
     if (records !== undefined) {
       if (!parsed.ok) records.forEach((r) => r.reason = REASONS.noCredential);
@@ -215,60 +238,97 @@ export class AuthPipeline {
         count: parsed.duplicatesSkipped,
       });
     }
-    let unavailable = false;
     if (parsed.credentials.has("Basic")) basic.verdict = "undecided";
-    for (const [scheme, credential] of parsed.credentials) {
-      const eligible = this.#eligible(scheme, realmHeader);
+    return this.#tryCredentials({
+      credentials: parsed.credentials.entries(),
+      realmHeader,
+      started,
+      basic,
+      unavailable: false,
+      records,
+      augmenterRecords,
+    });
+  }
+
+  /** Races the providers of each remaining credential in turn until one accepts it. */
+  #tryCredentials(attempt: Attempt): AuthOutcome | Promise<AuthOutcome> {
+    const { log } = this.#options;
+    // next() by hand: the iterator goes on after a race that settles later.
+    for (let next = attempt.credentials.next(); !next.done; next = attempt.credentials.next()) {
+      const [scheme, credential] = next.value;
+      const eligible = this.#eligible(scheme, attempt.realmHeader);
       if (eligible.length === 0) {
         if (log.enabled("debug")) {
           log.debug("auth.provider.not_found", "no provider for this scheme and realm", {
             scheme,
-            realm_filter: realmHeader ?? "none",
+            realm_filter: attempt.realmHeader ?? "none",
           });
         }
         continue;
       }
+      const { records } = attempt;
       const raced = records && eligible.map((slot) => {
         const record = records.get(slot)!;
         record.reason = REASONS.notRun;
         return record;
       });
-      const result = await raceProviders(eligible, credential, realmHeader, this.#options, raced);
-      if (scheme === "Basic" && (result.user || !result.unavailable)) {
-        basic.verdict = result.user ? "accepted" : "rejected";
-      }
-      if (result.user) {
-        const augmentation = await this.#augmentation.augment(result.user, augmenterRecords);
-        if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
-        const augmented = augmentation.user;
-        const seconds = (performance.now() - started) / 1000;
-        metrics.recordAuth("success", augmented.realm, seconds);
-        if (log.enabled("info")) {
-          log.info("auth.request.authenticated", "request authenticated", {
-            username: augmented.username,
-            realm: augmented.realm,
-            provider: result.provider,
-            roles_count: augmented.roles.length,
-            roles: augmented.roles.join(","),
-            attributes_count: Object.keys(augmented.attributes).length,
-            scopes_services_count: Object.keys(augmented.scopes).length,
-          });
-        }
-        return augmentation.degraded
-          ? { ok: true, user: augmented, provider: result.provider, degraded: true }
-          : { ok: true, user: augmented, provider: result.provider };
-      }
-      unavailable ||= result.unavailable;
-      log.throttled(
-        "warn",
-        `provider.all_failed.${scheme}`,
-        "auth.provider.all_failed",
-        "every eligible provider failed",
-        { scheme, last_error: result.lastError ?? "rejected", reason: result.reason },
-        result.reason,
-      );
+      const result = raceProviders(eligible, credential, attempt.realmHeader, this.#options, raced);
+      return result instanceof Promise
+        ? result.then((settled) => this.#raced(settled, scheme, attempt))
+        : this.#raced(result, scheme, attempt);
     }
-    return this.#fail(unavailable ? "upstream_unavailable" : "all_failed", started);
+    return this.#fail(attempt.unavailable ? "upstream_unavailable" : "all_failed", attempt.started);
+  }
+
+  /** After a credential's race: augment its winner, or go on with the next credential. */
+  #raced(result: RaceResult, scheme: string, attempt: Attempt): AuthOutcome | Promise<AuthOutcome> {
+    if (scheme === "Basic" && (result.user || !result.unavailable)) {
+      attempt.basic.verdict = result.user ? "accepted" : "rejected";
+    }
+    if (result.user) {
+      const { provider } = result;
+      const augmentation = this.#augmentation.augment(result.user, attempt.augmenterRecords);
+      return augmentation instanceof Promise
+        ? augmentation.then((augmented) => this.#augmented(augmented, provider, attempt.started))
+        : this.#augmented(augmentation, provider, attempt.started);
+    }
+    attempt.unavailable ||= result.unavailable;
+    this.#options.log.throttled(
+      "warn",
+      `provider.all_failed.${scheme}`,
+      "auth.provider.all_failed",
+      "every eligible provider failed",
+      { scheme, last_error: result.lastError ?? "rejected", reason: result.reason },
+      result.reason,
+    );
+    return this.#tryCredentials(attempt);
+  }
+
+  /** The success outcome once the augmenters ran (`undefined`: one of them failed the request). */
+  #augmented(
+    augmentation: Augmented | undefined,
+    provider: string,
+    started: number,
+  ): AuthOutcome {
+    if (augmentation === undefined) return this.#fail("upstream_unavailable", started);
+    const { log, metrics } = this.#options;
+    const augmented = augmentation.user;
+    const seconds = (performance.now() - started) / 1000;
+    metrics.recordAuth("success", augmented.realm, seconds);
+    if (log.enabled("info")) {
+      log.info("auth.request.authenticated", "request authenticated", {
+        username: augmented.username,
+        realm: augmented.realm,
+        provider,
+        roles_count: augmented.roles.length,
+        roles: augmented.roles.join(","),
+        attributes_count: Object.keys(augmented.attributes).length,
+        scopes_services_count: Object.keys(augmented.scopes).length,
+      });
+    }
+    return augmentation.degraded
+      ? { ok: true, user: augmented, provider, degraded: true }
+      : { ok: true, user: augmented, provider };
   }
 
   #fail(reason: Exclude<AuthFailure, "throttled">, started: number): AuthOutcome {

@@ -26,14 +26,28 @@ export function runBounded<T>(
   cancel: AbortSignal | undefined,
   fn: (signal: AbortSignal) => T | PromiseLike<T>,
 ): Promise<BoundedOutcome<T>> {
+  const outcome = callBounded(timeoutMs, cancel, fn);
+  return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+}
+
+/**
+ * {@link runBounded} that hands back the outcome of a synchronous `fn` (a
+ * value or a thrown error) at once instead of in a promise, so that a caller
+ * whose plugin answered synchronously can go on without a promise turn.
+ */
+export function callBounded<T>(
+  timeoutMs: number,
+  cancel: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+): BoundedOutcome<T> | Promise<BoundedOutcome<T>> {
   const controller = new AbortController();
   let result: T | PromiseLike<T>;
   try {
     result = fn(controller.signal);
   } catch (error) {
-    return Promise.resolve({ kind: "error", error });
+    return { kind: "error", error };
   }
-  if (!isThenable(result)) return Promise.resolve({ kind: "value", value: result });
+  if (!isThenable(result)) return { kind: "value", value: result };
   const pending = result;
   return new Promise((resolve) => {
     let done = false;

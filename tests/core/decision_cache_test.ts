@@ -326,6 +326,31 @@ Deno.test("DecisionCache() cachedResponse() answers synchronously once the JWT a
   assert.deepEqual(decisions.stats, { hits: 2, misses: 1 });
 });
 
+Deno.test("DecisionCache() keeps a HEAD answer apart from the GET answer, without a body", async () => {
+  const { decisions } = cache();
+  const auth = decisions.wrapAuthenticator(counting());
+  const issue = decisions.wrapIssuer(issuer());
+  const header = "Basic good-alice";
+  const outcome = await auth.authenticate(header, undefined);
+  assert.ok(outcome.ok);
+  const token = await issue.issue(outcome.user);
+  const headers = { authorization: `Bearer ${token}` };
+  await decisions.respond(outcome.user, token, () => new Response("body", { headers })).text();
+  assert.equal(
+    decisions.cachedResponse(header, undefined, undefined, undefined, true),
+    undefined,
+    "no HEAD answer built yet: the GET one is not sent for a HEAD",
+  );
+  const head = decisions.respond(outcome.user, token, () => new Response(null, { headers }), true);
+  assert.equal(head.body, null);
+  const fastHead = decisions.cachedResponse(header, undefined, undefined, undefined, true);
+  assert.ok(fastHead instanceof Response);
+  assert.equal(fastHead.body, null, "a HEAD answer has no stream to cancel");
+  assert.equal(fastHead.headers.get("authorization"), `Bearer ${token}`);
+  const fastGet = decisions.cachedResponse(header, undefined);
+  assert.equal(await fastGet?.text(), "body", "the GET answer keeps its body");
+});
+
 Deno.test("DecisionCache() never caches decisions of uncachedProviders (a shared token store)", async () => {
   const { decisions } = cache({ uncachedProviders: new Set(["p"]) });
   const inner = counting();
