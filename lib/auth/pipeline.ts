@@ -152,7 +152,7 @@ export class AuthPipeline {
       // Outages (upstream_unavailable) and a missing header never count by themselves.
       const clientFailed = !outcome.ok &&
         (outcome.reason === "all_failed" || outcome.reason === "invalid_header");
-      throttle?.settle(gate?.keys, clientFailed, basic.verdict);
+      throttle?.settle(gate, clientFailed, basic.verdict);
       return outcome;
     };
     const outcome = span.run(() =>

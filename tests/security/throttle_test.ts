@@ -170,6 +170,39 @@ Deno.test("resolveClientAddress() trusts X-Real-IP only from a trusted proxy (T0
   assert.equal(resolveClientAddress(undefined, "203.0.113.7", proxies), undefined);
 });
 
+Deno.test("resolveClientAddress() answers the same when asked again, per trusted-proxy list", () => {
+  const loopback = ["127.0.0.1/32"];
+  const none: string[] = [];
+  const cases: [string, string][] = [
+    ["127.0.0.1", "203.0.113.7"],
+    ["127.0.0.1", " 203.0.113.7 "],
+    ["127.0.0.1", "::ffff:192.0.2.1"],
+    ["127.0.0.1", "not an address"],
+    ["198.51.100.1", "203.0.113.7"],
+    ["127.0.0.1", `${"1".repeat(70)}`],
+  ];
+  const first = cases.map(([peer, real]) => [
+    resolveClientAddress(peer, real, loopback),
+    resolveClientAddress(peer, real, none),
+  ]);
+  // Asked again (now from the memo), in another order, with the other list first.
+  const again = cases.toReversed().map(([peer, real]) => [
+    resolveClientAddress(peer, real, loopback),
+    resolveClientAddress(peer, real, none),
+  ]).toReversed();
+  assert.deepEqual(again, first);
+  assert.deepEqual(first, [
+    ["203.0.113.7", "127.0.0.1"],
+    ["203.0.113.7", "127.0.0.1"],
+    ["192.0.2.1", "127.0.0.1"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["198.51.100.1", "198.51.100.1"],
+    ["127.0.0.1", "127.0.0.1"],
+  ]);
+  // An equal list that is another array (a reloaded config) is resolved on its own.
+  assert.equal(resolveClientAddress("127.0.0.1", "203.0.113.7", [...loopback]), "203.0.113.7");
+});
+
 Deno.test("parseCidr() and cidrContains() match IPv4, IPv6 and IPv4-mapped addresses", () => {
   const v4 = parseCidr("10.20.0.0/14")!;
   assert.ok(cidrContains(v4, parseIp("10.23.255.255")!));
