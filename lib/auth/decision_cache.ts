@@ -24,7 +24,7 @@
  */
 
 import { createCredentialKeyer } from "../../packages/plugin/_host/credential_key.ts";
-import { expiryMs, registerDecisionMetrics } from "./decision_support.ts";
+import { registerDecisionMetrics } from "./decision_support.ts";
 import type { TokenIssuer } from "../jwt/issuer.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
@@ -100,6 +100,16 @@ interface Decision {
   headResponse?: Reusable;
 }
 
+/** The key and lookup of a missed {@link DecisionCache.cachedResponse}, handed on. */
+interface Handoff {
+  readonly authorization: string;
+  readonly realm?: string;
+  readonly address?: string;
+  readonly key: string;
+  /** The live decision found (a hit for authenticate(), only without a reusable response). */
+  readonly decision: Decision | undefined;
+}
+
 /** A prebuilt response for one token, sent as clones. */
 interface Reusable {
   readonly token: string;
@@ -120,8 +130,9 @@ export class DecisionCache implements ResponseReuse {
   readonly #now: () => number;
   readonly #maxEntries: number;
   #generation = 0;
-  // The key computed by a missed cachedResponse(), for the authenticate() that follows at once.
-  #handoff: { authorization: string; realm?: string; address?: string; key: string } | undefined;
+  // What a missed cachedResponse() computed (the key, and the decision it found, if any) for
+  // the authenticate() that follows at once.
+  #handoff: Handoff | undefined;
   /** Hits and misses so far. */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -180,6 +191,7 @@ export class DecisionCache implements ResponseReuse {
     return {
       alg: inner.alg,
       kid: inner.kid,
+      expiry: (user, now) => inner.expiry(user, now),
       issue: (user, now) => {
         const decision = now === undefined ? this.#byUser.get(user) : undefined;
         if (decision === undefined) return inner.issue(user, now);
@@ -187,13 +199,19 @@ export class DecisionCache implements ResponseReuse {
         if (decision.token !== undefined && (decision.reuseUntil ?? Infinity) > time) {
           return decision.token;
         }
-        const token = inner.issue(user);
+        // The issuer's own default `now`, read once: the token's `exp` is then known
+        // without decoding the token.
+        const wall = Date.now();
+        const issuedAt = Math.floor(wall / 1000);
+        const token = inner.issue(user, issuedAt);
         decision.token = token;
         decision.tokenValue = undefined;
         decision.reuseUntil = undefined;
         const issued = (jwt: string) => {
           if (decision.token === token) decision.tokenValue = jwt;
-          const lifetime = expiryMs(jwt) - time;
+          // What is left of the token's lifetime (on the issuer's wall clock), counted on the
+          // cache's clock from now.
+          const lifetime = inner.expiry(user, issuedAt) * 1000 - wall;
           // Reused for at most the first quarter of its lifetime, and never past the entry.
           decision.reuseUntil = lifetime > 0 ? Math.min(decision.expires, time + lifetime / 4) : 0;
         };
@@ -244,7 +262,7 @@ export class DecisionCache implements ResponseReuse {
       response === undefined || decision!.tokenValue !== response.token ||
       !((decision!.reuseUntil ?? 0) > now)
     ) {
-      this.#handoff = { authorization, realm, address, key };
+      this.#handoff = { authorization, realm, address, key, decision };
       return undefined;
     }
     this.stats.hits++;
@@ -258,14 +276,6 @@ export class DecisionCache implements ResponseReuse {
    * even when another client's request for the same credential was cached.
    */
   #keyOf(authorization: string, realm: string | undefined, address: string | undefined): string {
-    const handoff = this.#handoff;
-    this.#handoff = undefined;
-    if (
-      handoff?.authorization === authorization && handoff.realm === realm &&
-      handoff.address === address
-    ) {
-      return handoff.key;
-    }
     // Only the credential is hashed (the header's own string: no concatenated
     // copy to flatten, and a Basic credential fits one SHA-256 block). The
     // HMAC has a fixed length and headers and addresses hold no "\n", so the
@@ -283,8 +293,20 @@ export class DecisionCache implements ResponseReuse {
   ): AuthOutcome | Promise<AuthOutcome> {
     if (authorization === undefined) return inner.authenticate(authorization, realm, clientIp);
     const started = performance.now();
-    const key = this.#keyOf(authorization, realm, clientIp);
-    const hit = this.#lookup(key, this.#clockAt(started));
+    const handoff = this.#handoff;
+    this.#handoff = undefined;
+    let key: string;
+    let hit: Decision | undefined;
+    if (
+      handoff?.authorization === authorization && handoff.realm === realm &&
+      handoff.address === clientIp
+    ) {
+      // Looked up a moment ago, in this same synchronous request: no second HMAC or lookup.
+      ({ key, decision: hit } = handoff);
+    } else {
+      key = this.#keyOf(authorization, realm, clientIp);
+      hit = this.#lookup(key, this.#clockAt(started));
+    }
     if (hit !== undefined) {
       this.stats.hits++;
       this.#recordHit(hit.outcome, started);

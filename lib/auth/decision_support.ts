@@ -1,6 +1,5 @@
 /**
- * Helpers of the decision cache (lib/auth/decision_cache.ts): its metrics and
- * reading an issued JWT's `exp`.
+ * Helpers of the decision cache (lib/auth/decision_cache.ts): its metrics.
  *
  * @module
  */
@@ -45,16 +44,4 @@ export function registerDecisionMetrics(
     counted = { hits: stats.hits, misses: stats.misses };
     entries.set(size());
   });
-}
-
-/** Epoch ms of a compact JWT's `exp`, or `NaN`. */
-export function expiryMs(jwt: string): number {
-  try {
-    const payload = jwt.split(".")[1] ?? "";
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === "number" ? exp * 1000 : NaN;
-  } catch {
-    return NaN;
-  }
 }

@@ -29,6 +29,8 @@ export interface TokenIssuer {
    * once for HS256 (signed in JavaScript), in a promise for the others (jose).
    */
   issue(user: ResolvedUser, now?: number): string | Promise<string>;
+  /** The `exp` (epoch seconds) of the token `issue(user, now)` returns, without signing one. */
+  expiry(user: ResolvedUser, now: number): number;
 }
 
 /** Secrets shorter than this get a startup warning. */
@@ -111,6 +113,7 @@ export function createTokenIssuer(jwt: Config["jwt"], signer: SigningKey): Token
     return {
       alg: signer.alg,
       kid: signer.kid,
+      expiry: (user, now) => expiryFor(user, now, jwt.exp),
       issue(user, now = Math.floor(Date.now() / 1000)) {
         const input = `${encodedHeader}.${
           base64urlText(JSON.stringify(claimsFor(user, jwt, now)))
@@ -122,6 +125,7 @@ export function createTokenIssuer(jwt: Config["jwt"], signer: SigningKey): Token
   return {
     alg: signer.alg,
     kid: signer.kid,
+    expiry: (user, now) => expiryFor(user, now, jwt.exp),
     issue(user, now = Math.floor(Date.now() / 1000)) {
       return new SignJWT(claimsFor(user, jwt, now)).setProtectedHeader(header).sign(signer.key);
     },

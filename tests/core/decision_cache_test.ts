@@ -38,6 +38,7 @@ function issuer(
     alg: "HS256" as const,
     kid: "k1",
     calls: 0,
+    expiry: (_: ResolvedUser, now: number) => now + lifetime,
     issue(u: ResolvedUser) {
       inner.calls++;
       const payload = btoa(JSON.stringify({
@@ -245,6 +246,7 @@ Deno.test("DecisionCache() concurrent hits share one signature; a failed signatu
   const flaky: TokenIssuer = {
     alg: "HS256",
     kid: "k1",
+    expiry: (_, now) => now + 3600,
     issue() {
       calls++;
       return calls === 1 ? Promise.reject(new Error("signing failed")) : issuer().issue(user("a"));

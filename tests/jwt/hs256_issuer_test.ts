@@ -96,3 +96,37 @@ Deno.test("timingSafeEqual and decodeBasicCredential: ASCII fast paths agree wit
   assert.deepEqual(decodeBasicCredential("YQ=="), { username: "a", password: "" });
   assert.equal(decodeBasicCredential("YR=="), undefined);
 });
+
+Deno.test("TokenIssuer.expiry() is the exp claim issue() signs, exp attributes included", async () => {
+  const { config, signer } = await hs256Setup();
+  const issuer = createTokenIssuer(config.jwt, signer);
+  const expAttribute = fc.oneof(
+    fc.constant(undefined),
+    fc.integer({ min: 0, max: 2 ** 31 }).map(String),
+    fc.constantFrom("soon", "1.5", "+12", "-3"),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      userArb,
+      expAttribute,
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      async (u, exp, now) => {
+        const user = {
+          ...u,
+          attributes: exp === undefined ? u.attributes : { ...u.attributes, exp },
+        };
+        const token = await issuer.issue(user, now);
+        const payload = JSON.parse(
+          new TextDecoder().decode(
+            Uint8Array.from(
+              atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")),
+              (c) => c.charCodeAt(0),
+            ),
+          ),
+        );
+        assert.equal(issuer.expiry(user, now), payload.exp);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
