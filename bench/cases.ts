@@ -84,6 +84,27 @@ function manyUser(i: number): { username: string; password: string } {
   return { username: `user${i}`, password: `password-${i}-0123456789` };
 }
 
+/** The `plain` provider of the `many-users` cases: {@link MANY_USERS} users, realm `bench`. */
+function manyUsersProvider(): string {
+  const users = Array.from({ length: MANY_USERS }, (_, i) => {
+    const { username, password } = manyUser(i);
+    return `      - { username: ${username}, password: ${password}, roles: [reader] }`;
+  });
+  return `providers:\n  - name: local\n    type: plain\n    realm: bench\n    users:\n${
+    users.join("\n")
+  }\n`;
+}
+
+/** The `Authorization` of each `many-users` user; `.first` is user 0's. */
+const manyUsersAuthorizations = Object.assign(
+  () =>
+    Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => {
+      const { username, password } = manyUser(i);
+      return `Basic ${btoa(`${username}:${password}`)}`;
+    })),
+  { first: `Basic ${btoa(`${manyUser(0).username}:${manyUser(0).password}`)}` },
+);
+
 /** The common sections; `extra` adds providers and more; metrics only with `metricsPort`. */
 export function gatewayYaml(
   port: number,
@@ -161,22 +182,20 @@ export const CASES: readonly BenchCase[] = [
     path: "/authenticate",
     status: 200,
     hitRate: true,
-    config: () => {
-      const users = Array.from({ length: MANY_USERS }, (_, i) => {
-        const { username, password } = manyUser(i);
-        return `      - { username: ${username}, password: ${password}, roles: [reader] }`;
-      });
-      return `providers:\n  - name: local\n    type: plain\n    realm: bench\n    users:\n${
-        users.join("\n")
-      }\n`;
-    },
-    distinct: () =>
-      Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => {
-        const { username, password } = manyUser(i);
-        return `Basic ${btoa(`${username}:${password}`)}`;
-      })),
-    prepare: () =>
-      Promise.resolve({ authorization: `Basic ${btoa("user0:password-0-0123456789")}` }),
+    config: () => manyUsersProvider(),
+    distinct: manyUsersAuthorizations,
+    prepare: () => Promise.resolve({ authorization: manyUsersAuthorizations.first }),
+  },
+  {
+    // The ceiling of `many-users`: the same users and requests, every decision cached
+    // (a 60 s TTL; the warm-up alone asks for each user about five times).
+    name: "many-users-warm",
+    path: "/authenticate",
+    status: 200,
+    hitRate: true,
+    config: () => `auth: { decision_cache_ttl_ms: 60000 }\n${manyUsersProvider()}`,
+    distinct: manyUsersAuthorizations,
+    prepare: () => Promise.resolve({ authorization: manyUsersAuthorizations.first }),
   },
   {
     name: "jwt-cold",

@@ -45,8 +45,8 @@ Options:
   --connections <n>   concurrent connections (default 50)
   --rounds <n>        rounds per case, alternating baseline and gateway (default 5)
   --case <name>       run only this case (repeatable): floor, basic, jwt, store,
-                      basic-cold, many-users, jwt-cold, nginx, nginx-x2, caddy,
-                      unauthorized
+                      basic-cold, many-users, many-users-warm, jwt-cold, nginx,
+                      nginx-x2, caddy, unauthorized
   --builtin           use the built-in load generator even when wrk is installed
   --json              also write bench/results/<timestamp>.json
   --out <file>        also write the JSON results to <file>
