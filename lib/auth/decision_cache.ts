@@ -12,6 +12,8 @@
  *   lives for the same TTL, so insertion order is expiry order; a hit does not
  *   reorder the map (a `Map` delete and re-insert per hit shrinks and regrows
  *   V8's hash table, which cost more than the rest of a cached request).
+ * - A decision never outlives its credential: an `exp` attribute (a JWT's
+ *   `exp` claim) ends it early, and a credential already past it is not stored.
  * - An issued JWT is reused only during the first quarter of its lifetime
  *   and never when `jwt.include_jti` asks for a unique `jti` per token.
  * - {@link DecisionCache.invalidateAll} and {@link DecisionCache.invalidateUser}
@@ -114,6 +116,18 @@ interface Handoff {
 interface Reusable {
   readonly token: string;
   readonly template: Response;
+}
+
+const INTEGER = /^[+-]?\d+$/;
+
+/**
+ * When the credential behind `user` stops being valid, in epoch ms: its `exp`
+ * attribute (a JWT provider copies the token's `exp` claim there) when that is
+ * a base-10 integer, as the issuer reads it; otherwise never.
+ */
+function credentialExpiry(user: ResolvedUser): number {
+  const exp = user.attributes.exp;
+  return exp !== undefined && INTEGER.test(exp) ? Number(exp) * 1000 : Infinity;
 }
 
 /** Epoch milliseconds from the monotonic clock (the one that times requests). */
@@ -344,7 +358,11 @@ export class DecisionCache implements ResponseReuse {
   }
 
   #store(key: string, outcome: Success): void {
-    const decision: Decision = { key, outcome, expires: this.#now() + this.#options.ttlMs };
+    const now = this.#now();
+    const expires = Math.min(now + this.#options.ttlMs, credentialExpiry(outcome.user));
+    // A credential past its own `exp` (accepted inside a provider's leeway) is decided every time.
+    if (expires <= now) return;
+    const decision: Decision = { key, outcome, expires };
     this.#entries.delete(key);
     this.#entries.set(key, decision);
     this.#byUser.set(outcome.user, decision);

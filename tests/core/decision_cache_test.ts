@@ -374,3 +374,38 @@ Deno.test("DecisionCache() keys include the client address (brute-force blocks s
   await auth.authenticate("Basic good-alice", undefined);
   assert.equal(inner.calls, 3, "another address is another decision");
 });
+
+Deno.test("DecisionCache() a decision never outlives its credential's exp attribute", async () => {
+  const { decisions, advance, clock } = cache({ ttlMs: 60_000 });
+  // A Bearer JWT expiring 2 s from now, one already expired (accepted inside the provider's
+  // leeway), and a non-integer exp (ignored, as the issuer ignores it).
+  const expAt: Record<string, string> = {
+    soon: String(Math.floor(clock() / 1000) + 2),
+    past: String(Math.floor(clock() / 1000) - 1),
+    odd: "soon",
+  };
+  const inner = counting((authorization) => {
+    const name = authorization!.slice("Bearer ".length);
+    return {
+      ok: true,
+      user: { ...user(name), attributes: { exp: expAt[name]! } },
+      provider: "jwt",
+    };
+  });
+  const auth = decisions.wrapAuthenticator(inner);
+  const calls = async (authorization: string) => {
+    const before = inner.calls;
+    assert.ok((await auth.authenticate(authorization, undefined)).ok);
+    return inner.calls - before;
+  };
+  assert.equal(await calls("Bearer soon"), 1);
+  advance(1_500);
+  assert.equal(await calls("Bearer soon"), 0, "cached while the token is valid");
+  advance(1_000);
+  assert.equal(await calls("Bearer soon"), 1, "decided again once the token's exp has passed");
+  assert.equal(await calls("Bearer past"), 1);
+  assert.equal(await calls("Bearer past"), 1, "an expired credential's decision is never stored");
+  assert.equal(await calls("Bearer odd"), 1);
+  advance(30_000);
+  assert.equal(await calls("Bearer odd"), 0, "a non-integer exp does not shorten the TTL");
+});
