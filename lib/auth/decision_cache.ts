@@ -27,7 +27,7 @@
 
 import { createCredentialKeyer } from "../../packages/plugin/_host/credential_key.ts";
 import { registerDecisionMetrics } from "./decision_support.ts";
-import type { TokenIssuer } from "../jwt/issuer.ts";
+import { expAttribute, type TokenIssuer } from "../jwt/issuer.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { AuthOutcome, AuthPipeline } from "./pipeline.ts";
@@ -118,16 +118,10 @@ interface Reusable {
   readonly template: Response;
 }
 
-const INTEGER = /^[+-]?\d+$/;
-
-/**
- * When the credential behind `user` stops being valid, in epoch ms: its `exp`
- * attribute (a JWT provider copies the token's `exp` claim there) when that is
- * a base-10 integer, as the issuer reads it; otherwise never.
- */
+/** When the credential behind `user` stops being valid, in epoch ms: its `exp` attribute, or never. */
 function credentialExpiry(user: ResolvedUser): number {
-  const exp = user.attributes.exp;
-  return exp !== undefined && INTEGER.test(exp) ? Number(exp) * 1000 : Infinity;
+  const exp = expAttribute(user);
+  return exp === undefined ? Infinity : exp * 1000;
 }
 
 /** Epoch milliseconds from the monotonic clock (the one that times requests). */

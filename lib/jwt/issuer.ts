@@ -48,17 +48,26 @@ const INTEGER = /^[+-]?\d+$/;
 export const MIN_ISSUED_LIFETIME_S = 5;
 
 /**
- * `now + jwt.exp`, lowered to the user's `exp` attribute when that is a
- * base-10 integer (non-integers are ignored, as in the original), but never
+ * The user's `exp` attribute in epoch seconds (a JWT provider copies the
+ * token's `exp` claim there), when it is a base-10 integer; non-integers are
+ * ignored, as in the original.
+ */
+export function expAttribute(user: ResolvedUser): number | undefined {
+  const cap = user.attributes.exp;
+  if (cap === undefined || !INTEGER.test(cap)) return undefined;
+  const value = Number(cap);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/**
+ * `now + jwt.exp`, lowered to the user's {@link expAttribute}, but never
  * below `now +` {@link MIN_ISSUED_LIFETIME_S}.
  */
 function expiryFor(user: ResolvedUser, now: number, lifetime: number): number {
   const exp = now + lifetime;
-  const cap = user.attributes.exp;
-  if (cap === undefined || !INTEGER.test(cap)) return exp;
-  const value = Number(cap);
-  if (!Number.isSafeInteger(value)) return exp;
-  return Math.min(exp, Math.max(value, now + Math.min(lifetime, MIN_ISSUED_LIFETIME_S)));
+  const cap = expAttribute(user);
+  if (cap === undefined) return exp;
+  return Math.min(exp, Math.max(cap, now + Math.min(lifetime, MIN_ISSUED_LIFETIME_S)));
 }
 
 /** The claims of spec 7.2, in order, then `aud`, `nbf` and `jti` when configured. */
