@@ -95,15 +95,16 @@ function manyUsersProvider(): string {
   }\n`;
 }
 
-/** The `Authorization` of each `many-users` user; `.first` is user 0's. */
-const manyUsersAuthorizations = Object.assign(
-  () =>
-    Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => {
-      const { username, password } = manyUser(i);
-      return `Basic ${btoa(`${username}:${password}`)}`;
-    })),
-  { first: `Basic ${btoa(`${manyUser(0).username}:${manyUser(0).password}`)}` },
-);
+/** The `Authorization` of `many-users` user `i`. */
+function manyUserAuthorization(i: number): string {
+  const { username, password } = manyUser(i);
+  return `Basic ${btoa(`${username}:${password}`)}`;
+}
+
+/** The `Authorization` of every `many-users` user. */
+function manyUsersAuthorizations(): Promise<string[]> {
+  return Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => manyUserAuthorization(i)));
+}
 
 /** The common sections; `extra` adds providers and more; metrics only with `metricsPort`. */
 export function gatewayYaml(
@@ -184,7 +185,7 @@ export const CASES: readonly BenchCase[] = [
     hitRate: true,
     config: () => manyUsersProvider(),
     distinct: manyUsersAuthorizations,
-    prepare: () => Promise.resolve({ authorization: manyUsersAuthorizations.first }),
+    prepare: () => Promise.resolve({ authorization: manyUserAuthorization(0) }),
   },
   {
     // The ceiling of `many-users`: the same users and requests, every decision cached
@@ -195,7 +196,7 @@ export const CASES: readonly BenchCase[] = [
     hitRate: true,
     config: () => `auth: { decision_cache_ttl_ms: 60000 }\n${manyUsersProvider()}`,
     distinct: manyUsersAuthorizations,
-    prepare: () => Promise.resolve({ authorization: manyUsersAuthorizations.first }),
+    prepare: () => Promise.resolve({ authorization: manyUserAuthorization(0) }),
   },
   {
     name: "jwt-cold",
