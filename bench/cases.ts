@@ -106,6 +106,18 @@ function manyUsersAuthorizations(): Promise<string[]> {
   return Promise.resolve(Array.from({ length: MANY_USERS }, (_, i) => manyUserAuthorization(i)));
 }
 
+/** What the `many-users` cases share: each request one of the users, and the hit rate reported. */
+const MANY_USERS_REQUESTS: Pick<
+  BenchCase,
+  "path" | "status" | "hitRate" | "distinct" | "prepare"
+> = {
+  path: "/authenticate",
+  status: 200,
+  hitRate: true,
+  distinct: manyUsersAuthorizations,
+  prepare: () => Promise.resolve({ authorization: manyUserAuthorization(0) }),
+};
+
 /** The common sections; `extra` adds providers and more; metrics only with `metricsPort`. */
 export function gatewayYaml(
   port: number,
@@ -178,25 +190,13 @@ export const CASES: readonly BenchCase[] = [
     config: () => `auth: { decision_cache_ttl_ms: 0 }\nproviders:\n${PLAIN_PROVIDER}`,
     prepare: () => Promise.resolve({ authorization: BASIC }),
   },
-  {
-    name: "many-users",
-    path: "/authenticate",
-    status: 200,
-    hitRate: true,
-    config: () => manyUsersProvider(),
-    distinct: manyUsersAuthorizations,
-    prepare: () => Promise.resolve({ authorization: manyUserAuthorization(0) }),
-  },
+  { name: "many-users", ...MANY_USERS_REQUESTS, config: () => manyUsersProvider() },
   {
     // The ceiling of `many-users`: the same users and requests, every decision cached
     // (a 60 s TTL; the warm-up alone asks for each user about five times).
     name: "many-users-warm",
-    path: "/authenticate",
-    status: 200,
-    hitRate: true,
+    ...MANY_USERS_REQUESTS,
     config: () => `auth: { decision_cache_ttl_ms: 60000 }\n${manyUsersProvider()}`,
-    distinct: manyUsersAuthorizations,
-    prepare: () => Promise.resolve({ authorization: manyUserAuthorization(0) }),
   },
   {
     name: "jwt-cold",
